@@ -36,6 +36,7 @@ __all__ = [
     "FileError",
     "InputError",
     "KpkiliteError",
+    "KpkiliteWarning",
     "LabelError",
     "PEMError",
     "ScheduleError",
@@ -123,3 +124,11 @@ class FileError(KpkiliteError, OSError):
 
 class BackendError(KpkiliteError, RuntimeError):
     """The crypto backend (oscrypto over libcrypto) cannot be used."""
+
+
+class KpkiliteWarning(UserWarning):
+    """Something was accepted but changed or is likely a mistake (a typo'd key, a cut expiry).
+
+    The library reports these through :mod:`warnings`; the CLI prints each as one
+    ``kpkilite: warning: ...`` line on stderr.
+    """

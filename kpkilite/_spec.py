@@ -1,0 +1,175 @@
+"""Reading cfssl JSON documents the way Go's encoding/json does, with errors that name the field.
+
+Go matches object keys to struct fields case-insensitively, so ``"cn"`` and
+``"CN"`` are the same field; kpkilite does the same, refuses a document that
+spells one field twice, and warns about keys it does not know (naming the
+closest known key, so ``host`` suggests ``hosts``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Type
+
+from .errors import InputError, KpkiliteWarning
+
+
+def closest(word: str, choices: Iterable[str]) -> Optional[str]:
+    """The closest of ``choices`` to ``word`` (case-insensitive), or None."""
+    options = list(choices)
+    lowered = {c.lower(): c for c in options}
+    hit = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[hit[0]] if hit else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` or ``""``."""
+    hit = closest(word, choices)
+    return "; did you mean %r?" % hit if hit else ""
+
+
+def join_path(path: str, key: str) -> str:
+    return "%s.%s" % (path, key) if path else key
+
+
+def fields(
+    doc: Any,
+    path: str,
+    known: Sequence[str],
+    error: Type[InputError],
+    *,
+    ignored: Sequence[str] = (),
+) -> Dict[str, Any]:
+    """Map a JSON object's keys onto ``known`` field names, case-insensitively.
+
+    Args:
+        doc: the parsed JSON object.
+        path: where it sits in the document, for messages ("" for the top).
+        known: the field names, spelt as cfssl spells them.
+        error: the InputError subclass to raise.
+        ignored: fields cfssl knows that kpkilite accepts and ignores (with a warning).
+
+    Returns:
+        ``{known spelling: value}`` for the fields present.
+
+    Raises:
+        error: ``doc`` is not an object, or one field is spelt twice.
+    """
+    if not isinstance(doc, Mapping):
+        raise error("%s: expected a JSON object, got %s" % (path or "document", json_type(doc)))
+    by_lower = {k.lower(): k for k in known}
+    ignored_lower = {k.lower(): k for k in ignored}
+    found: Dict[str, Any] = {}
+    spelt: Dict[str, str] = {}
+    for key, value in doc.items():
+        if not isinstance(key, str):
+            raise TypeError("document keys must be str, not %s" % type(key).__name__)
+        canon = by_lower.get(key.lower())
+        if canon is None:
+            if key.lower() in ignored_lower:
+                warn("%s: %r is not supported by kpkilite and is ignored" % (path or "document", key))
+            else:
+                warn(
+                    "%s: unknown key %r is ignored%s"
+                    % (path or "document", key, did_you_mean(key, list(known)))
+                )
+            continue
+        if canon in found:
+            raise error(
+                "%s: %r and %r are the same field (keys are case-insensitive); keep one"
+                % (join_path(path, canon), spelt[canon], key)
+            )
+        found[canon] = value
+        spelt[canon] = key
+    return found
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, KpkiliteWarning, stacklevel=4)
+
+
+def json_type(value: Any) -> str:
+    """How a JSON value's type is named in messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
+def get_str(found: Mapping[str, Any], name: str, path: str, error: Type[InputError]) -> str:
+    """A string field, "" when absent or null (as Go leaves a missing string empty)."""
+    value = found.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise error("%s: expected a string, got %s" % (join_path(path, name), json_type(value)))
+    return value
+
+
+def get_int(
+    found: Mapping[str, Any], name: str, path: str, error: Type[InputError]
+) -> Optional[int]:
+    """An integer field (a JSON number with no fraction), None when absent or null."""
+    value = found.get(name)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise error("%s: expected an integer, got %s" % (join_path(path, name), describe(value)))
+    return value
+
+
+def get_bool(found: Mapping[str, Any], name: str, path: str, error: Type[InputError]) -> bool:
+    value = found.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise error("%s: expected true or false, got %s" % (join_path(path, name), describe(value)))
+    return value
+
+
+def get_str_list(
+    found: Mapping[str, Any], name: str, path: str, error: Type[InputError]
+) -> Sequence[str]:
+    """A list of strings, () when absent or null."""
+    value = found.get(name)
+    where = join_path(path, name)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        raise error(
+            "%s: expected a list of strings, got a string; write [%s]"
+            % (where, ", ".join('"%s"' % p.strip() for p in value.split(",")))
+        )
+    if not isinstance(value, (list, tuple)):
+        raise error("%s: expected a list of strings, got %s" % (where, json_type(value)))
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise error("%s[%d]: expected a string, got %s" % (where, i, describe(item)))
+    return tuple(value)
+
+
+def describe(value: Any) -> str:
+    """A JSON value in a message: its type, and the value when it is short."""
+    if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 40:
+        return "%s %s" % (json_type(value), _json_repr(value))
+    return json_type(value)
+
+
+def _json_repr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)

@@ -1,0 +1,594 @@
+"""Signing configs and profiles; ``create_ca``, ``issue_cert`` and ``sign_csr`` (cfssl gencert/sign).
+
+A signing config is cfssl's JSON document, already parsed::
+
+    {"signing": {"default": {"expiry": "87600h"},
+                 "profiles": {"kubernetes": {"usages": ["signing", "key encipherment",
+                                                        "server auth", "client auth"],
+                                             "expiry": "87600h"}}}}
+
+Profile fields used: ``usages`` (cfssl's usage names), ``expiry`` and
+``backdate`` (Go durations), ``ca_constraint`` (``is_ca``, ``max_path_len``,
+``max_path_len_zero``) for intermediate CAs. With no config at all, cfssl's
+built-in default profile applies (signing, key encipherment, server auth,
+client auth; 8760h).
+
+>>> profile = select_profile(None)
+>>> profile.usages, profile.expiry // 3_600_000_000_000
+(('signing', 'key encipherment', 'server auth', 'client auth'), 8760)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _spec
+from ._duration import HOUR, MINUTE
+from .csr import CAOptions, CSRSpec, check_hosts, parse_csr_spec, parse_duration_field
+from .errors import CSRSpecError, PEMError, SigningConfigError, SigningError
+
+__all__ = [
+    "DEFAULT_CA_EXPIRY",
+    "DEFAULT_PROFILE",
+    "Profile",
+    "create_ca",
+    "issue_cert",
+    "parse_signing_config",
+    "select_profile",
+    "sign_csr",
+]
+
+PEMInput = Union[str, bytes]
+
+#: CA validity when the CSR spec's ``ca.expiry`` is absent (cfssl initca: 5 years).
+DEFAULT_CA_EXPIRY = 43800 * HOUR
+_DEFAULT_BACKDATE = 5 * MINUTE
+_PROFILE_KEYS = ("usages", "expiry", "backdate", "ca_constraint")
+_CFSSL_PROFILE_KEYS = (
+    "issuer_urls", "ocsp_url", "crl_url", "name_whitelist", "auth_key", "remote",
+    "auth_remote", "not_before", "not_after", "policies", "ocsp_no_check", "copy_extensions",
+    "allowed_extensions", "cert_store", "lint_error_level", "ignored_lints", "expiry_string",
+    "ca_constraints", "whitelist",
+)
+_CA_CONSTRAINT_KEYS = ("is_ca", "max_path_len", "max_path_len_zero")
+_CSR_TYPES = ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")
+_KEY_TYPES = ("RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One signing profile. ``expiry`` and ``backdate`` are nanoseconds.
+
+    ``max_path_len`` is None for no limit; it only matters when ``is_ca``.
+    """
+
+    name: str
+    usages: Tuple[str, ...]
+    expiry: int
+    backdate: int = _DEFAULT_BACKDATE
+    is_ca: bool = False
+    max_path_len: Optional[int] = None
+
+
+#: cfssl's built-in default profile (config.DefaultConfig).
+DEFAULT_PROFILE = Profile(
+    "default", ("signing", "key encipherment", "server auth", "client auth"), 8760 * HOUR
+)
+
+
+def _parse_usages(value: Any, where: str) -> Tuple[str, ...]:
+    from ._asn1 import EXT_KEY_USAGES, KEY_USAGES
+
+    usages = _spec.get_str_list({"usages": value}, "usages", where.rsplit(".", 1)[0],
+                                SigningConfigError)
+    known = list(KEY_USAGES) + list(EXT_KEY_USAGES)
+    for i, usage in enumerate(usages):
+        if usage not in KEY_USAGES and usage not in EXT_KEY_USAGES:
+            raise SigningConfigError("%s[%d]: unknown usage %r%s"
+                                     % (where, i, usage, _spec.did_you_mean(usage, known)))
+    return tuple(usages)
+
+
+def _parse_profile(doc: Any, name: str, where: str, fallback_expiry: int) -> Profile:
+    found = _spec.fields(doc, where, _PROFILE_KEYS, SigningConfigError,
+                         ignored=_CFSSL_PROFILE_KEYS)
+    usages = _parse_usages(found.get("usages"), where + ".usages")
+    expiry = fallback_expiry
+    if found.get("expiry") not in (None, ""):
+        expiry = parse_duration_field(found["expiry"], where + ".expiry", SigningConfigError)
+    backdate = _DEFAULT_BACKDATE
+    if found.get("backdate") not in (None, ""):
+        backdate = parse_duration_field(found["backdate"], where + ".backdate", SigningConfigError)
+    is_ca, path_len = False, None
+    if found.get("ca_constraint") is not None:
+        cwhere = where + ".ca_constraint"
+        cons = _spec.fields(found["ca_constraint"], cwhere, _CA_CONSTRAINT_KEYS,
+                            SigningConfigError)
+        is_ca = _spec.get_bool(cons, "is_ca", cwhere, SigningConfigError)
+        length = _spec.get_int(cons, "max_path_len", cwhere, SigningConfigError)
+        zero = _spec.get_bool(cons, "max_path_len_zero", cwhere, SigningConfigError)
+        if length is not None and length < 0:
+            raise SigningConfigError("%s.max_path_len: %d is negative" % (cwhere, length))
+        path_len = length if length else None
+        if zero:
+            if length:
+                raise SigningConfigError("%s.max_path_len_zero: true contradicts max_path_len %d"
+                                         % (cwhere, length))
+            path_len = 0
+    return Profile(name, usages, expiry, backdate, is_ca, path_len)
+
+
+def parse_signing_config(config: Optional[Mapping[str, Any]]) -> Dict[str, Profile]:
+    """Validate a cfssl signing config and return its profiles by name.
+
+    The ``default`` section is returned under the name ``"default"`` (cfssl's
+    built-in default when the config has none). A profile without ``expiry``
+    takes the default section's.
+
+    Raises:
+        SigningConfigError: a field is invalid (the message starts with its path).
+        TypeError: ``config`` is neither None nor a mapping.
+    """
+    if config is None:
+        return {"default": DEFAULT_PROFILE}
+    if not isinstance(config, Mapping):
+        raise TypeError("config must be a mapping (the parsed signing JSON), not %s"
+                        % type(config).__name__)
+    top = _spec.fields(config, "", ("signing",), SigningConfigError,
+                       ignored=("auth_keys", "remotes", "ocsp"))
+    if top.get("signing") is None:
+        raise SigningConfigError("signing: missing; a signing config looks like "
+                                 '{"signing": {"default": {...}, "profiles": {...}}}')
+    signing = _spec.fields(top["signing"], "signing", ("default", "profiles"), SigningConfigError)
+    profiles: Dict[str, Profile] = {}
+    if signing.get("default") is not None:
+        profiles["default"] = _parse_profile(signing["default"], "default", "signing.default",
+                                             DEFAULT_PROFILE.expiry)
+    else:
+        profiles["default"] = DEFAULT_PROFILE
+    raw = signing.get("profiles")
+    if raw is not None:
+        if not isinstance(raw, Mapping):
+            raise SigningConfigError("signing.profiles: expected an object, got %s"
+                                     % _spec.json_type(raw))
+        for name, doc in raw.items():
+            profiles[name] = _parse_profile(doc, name, "signing.profiles.%s" % name,
+                                            profiles["default"].expiry)
+    return profiles
+
+
+def select_profile(config: Optional[Mapping[str, Any]], profile: Optional[str] = None) -> Profile:
+    """The profile to sign with: ``profile`` by name, else the default section.
+
+    Raises:
+        SigningConfigError: unknown profile, or a profile with no usages.
+    """
+    profiles = parse_signing_config(config)
+    name = profile or "default"
+    others = sorted(n for n in profiles if n != "default")
+    listing = ", ".join(others) if others else "none"
+    if name not in profiles:
+        raise SigningConfigError("profile %r is not in the signing config%s (profiles: %s)"
+                                 % (name, _spec.did_you_mean(name, others), listing))
+    chosen = profiles[name]
+    if not chosen.usages:
+        hint = "choose one with -profile" if others else "add usages to it"
+        raise SigningConfigError("profile %r has no usages; %s (profiles: %s)"
+                                 % (name, hint, listing))
+    return chosen
+
+
+# --- certificates -----------------------------------------------------------------------
+
+
+def _utcnow(now: Optional[datetime]) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(now, datetime):
+        raise TypeError("now must be a datetime, not %s" % type(now).__name__)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise TypeError("now must be an aware datetime (e.g. datetime.now(timezone.utc))")
+    return now.astimezone(timezone.utc)
+
+
+@dataclass
+class _Issuer:
+    """A loaded CA: its certificate (asn1crypto), key handle and facts used in checks."""
+
+    cert: Any
+    key: Any
+    subject: Any
+    key_id: bytes
+    not_after: datetime
+    path_len: Optional[int]
+
+
+def _parse_cert(data: PEMInput, what: str) -> Any:
+    from asn1crypto import x509
+
+    from ._pem import der_from_input
+
+    try:
+        der = der_from_input(data, ["CERTIFICATE"])
+    except PEMError as exc:
+        raise PEMError("%s: %s" % (what, exc.message)) from None
+    try:
+        cert = x509.Certificate.load(der, strict=True)
+        tbs = cert["tbs_certificate"]
+        tbs["subject"].native  # noqa: B018 - force the lazy parse inside the try
+        tbs["subject_public_key_info"].dump()
+        tbs["validity"]["not_after"].native  # noqa: B018
+        cert.basic_constraints_value  # noqa: B018
+        cert.key_usage_value  # noqa: B018
+        cert.key_identifier_value  # noqa: B018
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise PEMError("%s: not a valid X.509 certificate (%s)" % (what, exc)) from None
+    return cert
+
+
+def _load_key(data: PEMInput, what: str) -> Any:
+    from . import _crypto
+
+    if not isinstance(data, (str, bytes)):
+        raise TypeError("%s must be PEM str or bytes, not %s" % (what, type(data).__name__))
+    try:
+        return _crypto.load_private_key(data)
+    except PEMError as exc:
+        raise PEMError("%s: %s" % (what, exc.message)) from None
+
+
+def _load_issuer(ca_cert: PEMInput, ca_key: PEMInput, now: datetime) -> _Issuer:
+    from . import _asn1
+
+    cert = _parse_cert(ca_cert, "ca_cert")
+    key = _load_key(ca_key, "ca_key")
+    subject = cert["tbs_certificate"]["subject"]
+    label = subject.human_friendly or "an empty subject"
+    bc = cert.basic_constraints_value
+    if bc is None or not bc["ca"].native:
+        raise SigningError("ca_cert: %s is not a CA certificate (no basicConstraints CA:TRUE); "
+                           "sign with the CA's certificate" % label)
+    ku = cert.key_usage_value
+    if ku is not None and "key_cert_sign" not in ku.native:
+        raise SigningError("ca_cert: %s may not sign certificates (keyUsage lacks keyCertSign)"
+                           % label)
+    if key.public_key_info.dump() != cert["tbs_certificate"]["subject_public_key_info"].dump():
+        raise SigningError("ca_key does not match ca_cert (their public keys differ); "
+                           "pass the CA's own key")
+    not_after = cert["tbs_certificate"]["validity"]["not_after"].native
+    if now >= not_after:
+        raise SigningError("ca_cert: %s expired on %s; renew the CA first"
+                           % (label, not_after.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    key_id = cert.key_identifier_value
+    ident = key_id.native if key_id is not None else _asn1.key_identifier(
+        cert["tbs_certificate"]["subject_public_key_info"])
+    return _Issuer(cert, key, subject, ident, not_after, bc["path_len_constraint"].native)
+
+
+def _extensions(
+    *,
+    profile: Profile,
+    public_key_info: Any,
+    groups: Optional[Dict[str, List[object]]],
+    subject_empty: bool,
+    authority_key_id: Optional[bytes],
+    ca_path_len: Optional[int],
+    is_ca: bool,
+) -> List[Any]:
+    """Extensions in Go's order: KU, EKU, BC, SKI, AKI, SAN."""
+    from asn1crypto import core, x509
+
+    from . import _asn1
+
+    exts: List[Any] = []
+
+    def add(name: str, critical: bool, value: Any) -> None:
+        exts.append(x509.Extension({"extn_id": name, "critical": critical, "extn_value": value}))
+
+    if is_ca and not profile.usages:  # a self-signed root from create_ca
+        ku_bits = {"key_cert_sign", "crl_sign"}
+        eku: List[str] = []
+    else:
+        ku_bits = {_asn1.KEY_USAGES[u] for u in profile.usages if u in _asn1.KEY_USAGES}
+        eku = list(dict.fromkeys(_asn1.EXT_KEY_USAGES[u] for u in profile.usages
+                                 if u in _asn1.EXT_KEY_USAGES))
+    if public_key_info.algorithm == "ec" and "key_encipherment" in ku_bits:
+        ku_bits.discard("key_encipherment")
+        _spec.warn("profile %r: 'key encipherment' dropped for an ECDSA key (RFC 8813)"
+                   % profile.name)
+    if ku_bits:
+        add("key_usage", True, x509.KeyUsage(ku_bits))
+    if eku:
+        add("extended_key_usage", False, x509.ExtKeyUsageSyntax(eku))
+    bc: Dict[str, Any] = {"ca": is_ca}
+    if is_ca and ca_path_len is not None:
+        bc["path_len_constraint"] = ca_path_len
+    add("basic_constraints", True, x509.BasicConstraints(bc))
+    add("key_identifier", False, core.OctetString(_asn1.key_identifier(public_key_info)))
+    if authority_key_id is not None:
+        add("authority_key_identifier", False,
+            x509.AuthorityKeyIdentifier({"key_identifier": authority_key_id}))
+    if groups is not None and any(groups.values()):
+        add("subject_alt_name", subject_empty, _asn1.general_names(groups))
+    return exts
+
+
+def _certificate(
+    *,
+    subject: Any,
+    public_key_info: Any,
+    groups: Optional[Dict[str, List[object]]],
+    profile: Profile,
+    issuer: Optional[_Issuer],
+    signer_key: Any,
+    now: datetime,
+    path_len: Optional[int],
+) -> str:
+    """Build and sign one certificate; returns PEM."""
+    from asn1crypto import x509
+
+    from . import _asn1
+    from ._pem import format_pem
+
+    not_before = _asn1.backdated(now, timedelta(microseconds=profile.backdate // 1000))
+    not_after = not_before + timedelta(microseconds=profile.expiry // 1000)
+    if issuer is not None and not_after > issuer.not_after:
+        cut = not_after - issuer.not_after
+        if cut > timedelta(days=1):
+            _spec.warn("profile %r: notAfter cut to the CA's notAfter %s (%d days earlier)"
+                       % (profile.name, issuer.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          cut.days))
+        not_after = issuer.not_after
+    subject_empty = len(subject.chosen) == 0
+    exts = _extensions(
+        profile=profile,
+        public_key_info=public_key_info,
+        groups=groups,
+        subject_empty=subject_empty,
+        authority_key_id=issuer.key_id if issuer is not None else None,
+        ca_path_len=path_len,
+        is_ca=profile.is_ca,
+    )
+    hash_name = _asn1.hash_for_key(signer_key.algorithm, signer_key.bit_size)
+    sigalg = _asn1.signature_algorithm(signer_key.algorithm, hash_name)
+    tbs = x509.TbsCertificate({
+        "version": "v3",
+        "serial_number": _asn1.random_serial(),
+        "signature": sigalg,
+        "issuer": issuer.subject if issuer is not None else subject,
+        "validity": {"not_before": _asn1.x509_time(not_before),
+                     "not_after": _asn1.x509_time(not_after)},
+        "subject": subject,
+        "subject_public_key_info": public_key_info,
+        "extensions": exts,
+    })
+    signature = signer_key.sign(tbs.dump(), hash_name)
+    cert = x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": sigalg,
+                             "signature_value": signature})
+    return format_pem("CERTIFICATE", cert.dump())
+
+
+def _intermediate_path_len(profile: Profile, issuer: _Issuer) -> Optional[int]:
+    """Check a CA-issuing profile against the issuer's path length; return the new limit."""
+    if not profile.is_ca:
+        return None
+    if issuer.path_len is not None:
+        if issuer.path_len == 0:
+            raise SigningError("ca_cert has pathlen 0: it cannot issue CA certificates "
+                               "(profile %r has ca_constraint.is_ca)" % profile.name)
+        if profile.max_path_len is None or profile.max_path_len >= issuer.path_len:
+            raise SigningError("profile %r: the new CA needs max_path_len below the issuer's "
+                               "pathlen %d" % (profile.name, issuer.path_len))
+    return profile.max_path_len
+
+
+def create_ca(spec: Mapping[str, Any], *, now: Optional[datetime] = None) -> Dict[str, str]:
+    """Make a self-signed CA from a CSR spec, as ``cfssl gencert -initca`` does.
+
+    keyUsage certSign+cRLSign (critical), basicConstraints CA:TRUE (critical,
+    pathlen from ``ca.pathlen``/``ca.pathlenzero``), subject key id. Validity:
+    ``ca.expiry`` (default 43800h) from ``now`` minus 5 minutes.
+
+    Returns:
+        ``{"cert": PEM, "key": PEM, "csr": PEM}``.
+
+    Raises:
+        CSRSpecError: the spec is invalid.
+        BackendError: libcrypto cannot be used.
+    """
+    from . import _crypto
+    from .csr import build_csr
+    from ._pem import format_pem
+
+    moment = _utcnow(now)
+    parsed = parse_csr_spec(spec)
+    ca = parsed.ca
+    profile = Profile(
+        "ca",
+        (),
+        ca.expiry if ca is not None and ca.expiry else DEFAULT_CA_EXPIRY,
+        ca.backdate if ca is not None and ca.backdate else _DEFAULT_BACKDATE,
+        True,
+        ca.pathlen if ca is not None else None,
+    )
+    if parsed.ca is None:  # the CA's own CSR always requests CA:TRUE
+        parsed = replace(parsed, ca=CAOptions(None, None, None))
+    key = _crypto.generate_private_key(parsed.key_algo, parsed.key_size)
+    request = build_csr(parsed, key)
+    info = request["certification_request_info"]
+    cert = _certificate(
+        subject=info["subject"],
+        public_key_info=key.public_key_info,
+        groups=_spec_groups(parsed),
+        profile=profile,
+        issuer=None,
+        signer_key=key,
+        now=moment,
+        path_len=profile.max_path_len,
+    )
+    return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST",
+                                                                 request.dump())}
+
+
+def _spec_groups(parsed: CSRSpec) -> Optional[Dict[str, List[object]]]:
+    from . import _asn1
+
+    return _asn1.classify_hosts(parsed.hosts) if parsed.hosts else None
+
+
+def issue_cert(
+    spec: Mapping[str, Any],
+    *,
+    ca_cert: PEMInput,
+    ca_key: PEMInput,
+    config: Optional[Mapping[str, Any]] = None,
+    profile: Optional[str] = None,
+    now: Optional[datetime] = None,
+) -> Dict[str, str]:
+    """Make a key, a CSR and a certificate signed by the CA, as ``cfssl gencert -ca`` does.
+
+    Args:
+        spec: the parsed CSR spec (no ``ca`` block: that is for ``create_ca``).
+        ca_cert: the CA certificate, PEM or DER.
+        ca_key: the CA private key, PEM or DER (PKCS#1, SEC1 or PKCS#8).
+        config: the parsed signing config; None means cfssl's built-in default.
+        profile: the profile name; None means the config's default section.
+        now: the signing time (aware datetime); default the current time.
+
+    Returns:
+        ``{"cert": PEM, "key": PEM, "csr": PEM}``.
+
+    Raises:
+        CSRSpecError, SigningConfigError, PEMError: invalid input.
+        SigningError: the CA cannot sign (not a CA, key mismatch, expired, path length).
+        BackendError: libcrypto cannot be used.
+    """
+    from . import _crypto
+    from .csr import build_csr
+    from ._pem import format_pem
+
+    moment = _utcnow(now)
+    parsed = parse_csr_spec(spec)
+    if parsed.ca is not None:
+        raise CSRSpecError("ca: a \"ca\" block only applies to a new CA (gencert -initca); "
+                           "remove it, or sign with a profile that has ca_constraint")
+    chosen = select_profile(config, profile)
+    issuer = _load_issuer(ca_cert, ca_key, moment)
+    path_len = _intermediate_path_len(chosen, issuer)
+    key = _crypto.generate_private_key(parsed.key_algo, parsed.key_size)
+    request = build_csr(parsed, key)
+    cert = _certificate(
+        subject=request["certification_request_info"]["subject"],
+        public_key_info=key.public_key_info,
+        groups=_spec_groups(parsed),
+        profile=chosen,
+        issuer=issuer,
+        signer_key=issuer.key,
+        now=moment,
+        path_len=path_len,
+    )
+    return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST",
+                                                                 request.dump())}
+
+
+def _csr_groups(request: Any) -> Optional[Dict[str, List[object]]]:
+    """SANs requested in a CSR, regrouped in Go's order; unsupported kinds are refused."""
+    groups: Dict[str, List[object]] = {"dns": [], "email": [], "ip": [], "uri": []}
+    found = False
+    attrs = request["certification_request_info"]["attributes"]
+    for attr in attrs:
+        if attr["type"].native != "extension_request":
+            continue
+        for exts in attr["values"]:
+            for ext in exts:
+                if ext["extn_id"].native != "subject_alt_name":
+                    continue
+                for gn in ext["extn_value"].parsed:
+                    found = True
+                    kind = gn.name
+                    raw = gn.chosen.contents
+                    if kind == "dns_name":
+                        groups["dns"].append(raw.decode("ascii"))
+                    elif kind == "rfc822_name":
+                        groups["email"].append(raw.decode("ascii"))
+                    elif kind == "ip_address":
+                        groups["ip"].append(bytes(raw))
+                    elif kind == "uniform_resource_identifier":
+                        groups["uri"].append(raw.decode("ascii"))
+                    else:
+                        _spec.warn("csr: a %s SAN is not supported and is left out" % kind)
+    return groups if found else None
+
+
+def sign_csr(
+    csr_pem: PEMInput,
+    *,
+    ca_cert: PEMInput,
+    ca_key: PEMInput,
+    config: Optional[Mapping[str, Any]] = None,
+    profile: Optional[str] = None,
+    hosts: Optional[Sequence[str]] = None,
+    now: Optional[datetime] = None,
+) -> str:
+    """Sign a PKCS#10 CSR with the CA, as ``cfssl sign`` does.
+
+    The subject is copied from the CSR byte for byte; the SANs are the CSR's
+    requested ones unless ``hosts`` replaces them (cfssl's ``-hostname``).
+    The CSR's self-signature must verify.
+
+    Returns:
+        The certificate, PEM.
+
+    Raises:
+        PEMError: the CSR is not a valid PKCS#10 request or its signature fails.
+        SigningConfigError, SigningError, BackendError: as :func:`issue_cert`.
+    """
+    from asn1crypto import csr as asn1csr
+
+    from . import _asn1, _crypto
+    from ._pem import der_from_input
+
+    moment = _utcnow(now)
+    try:
+        der = der_from_input(csr_pem, _CSR_TYPES)
+    except PEMError as exc:
+        raise PEMError("csr: %s" % exc.message) from None
+    try:
+        request = asn1csr.CertificationRequest.load(der, strict=True)
+        info = request["certification_request_info"]
+        info["subject"].native  # noqa: B018 - force the lazy parse inside the try
+        spki = info["subject_pk_info"]
+        key_algo = spki.algorithm
+        spki_size = spki.bit_size
+        sig_algo = request["signature_algorithm"]
+        hash_name = sig_algo.hash_algo
+        signature = request["signature"].native
+        groups = _csr_groups(request)
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise PEMError("csr: not a valid PKCS#10 certificate request (%s)" % exc) from None
+    if key_algo not in ("rsa", "ec"):
+        raise SigningError("csr: %s keys are not supported; use rsa or ecdsa" % key_algo)
+    if key_algo == "rsa" and spki_size < 2048:
+        raise SigningError("csr: the RSA key has %d bits; at least 2048 are required" % spki_size)
+    if not _crypto.verify_signature(spki, signature, info.dump(), hash_name):
+        raise PEMError("csr: the request's self-signature does not verify")
+    if hosts is not None:
+        if isinstance(hosts, str):
+            raise TypeError("hosts must be a sequence of str, not a str")
+        check_hosts(hosts, "hosts")
+        groups = _asn1.classify_hosts(list(hosts)) if hosts else None
+    chosen = select_profile(config, profile)
+    issuer = _load_issuer(ca_cert, ca_key, moment)
+    path_len = _intermediate_path_len(chosen, issuer)
+    return _certificate(
+        subject=info["subject"],
+        public_key_info=spki,
+        groups=groups,
+        profile=chosen,
+        issuer=issuer,
+        signer_key=issuer.key,
+        now=moment,
+        path_len=path_len,
+    )
