@@ -301,11 +301,13 @@ class PrivateKey:
             der = self._info["private_key"].parsed.dump()
             label = "RSA PRIVATE KEY"
         else:
-            inner = self._info["private_key"].parsed
+            # RFC 5915: privateKey is exactly ceil(log2(n) / 8) bytes, leading zeros kept
+            secret = core.IntegerOctetString(self._info["private_key"].parsed["private_key"].native)
+            secret.set_encoded_width((self.bit_size + 7) // 8)
             der = keys.ECPrivateKey(
                 {
                     "version": "ecPrivkeyVer1",
-                    "private_key": inner["private_key"].native,
+                    "private_key": secret,
                     "parameters": keys.ECDomainParameters(name="named", value=self.curve),
                     "public_key": self.public_key_info["public_key"].native,
                 }
