@@ -67,13 +67,11 @@ def fields(
             raise TypeError("document keys must be str, not %s" % type(key).__name__)
         canon = by_lower.get(key.lower())
         if canon is None:
+            where = "%s: " % path if path else ""
             if key.lower() in ignored_lower:
-                warn("%s: %r is not supported by kpkilite and is ignored" % (path or "document", key))
+                warn("%s%r is not supported by kpkilite and is ignored" % (where, key))
             else:
-                warn(
-                    "%s: unknown key %r is ignored%s"
-                    % (path or "document", key, did_you_mean(key, list(known)))
-                )
+                warn("%sunknown key %r is ignored%s" % (where, key, did_you_mean(key, known)))
             continue
         if canon in found:
             raise error(

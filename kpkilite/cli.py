@@ -564,6 +564,19 @@ _register(Command(
     _cmd_selector, 1, 1, "-"))
 
 
+def _register_optional() -> None:
+    """Commands that live in their own module (kept out of this file to keep it one thing)."""
+    from ._cli_k8s import COMMAND as k8s_pki
+
+    _register(k8s_pki)
+
+
+try:
+    _register_optional()
+except ImportError:  # pragma: no cover - only while the module is being written
+    pass
+
+
 def _command_help(command: Command) -> str:
     lines = ["usage: %s %s" % (PROG, command.usage), "", command.summary]
     if command.replaces and command.replaces != "-":
