@@ -32,13 +32,23 @@ from collections.abc import Sequence
 
 from .errors import PEMError
 
-__all__ = ["der_from_input", "describe_expected", "first_pem", "format_pem", "pem_blocks"]
+__all__ = [
+    "der_from_input",
+    "der_kind",
+    "describe_expected",
+    "first_pem",
+    "format_pem",
+    "pem_blocks",
+]
 
 # RFC 7468 section 3: label = [ labelchar *( ["-" / SP] labelchar ) ], labelchar is
 # printable ASCII except "-". Go accepts any text up to "-----"; so do we.
 _BEGIN = re.compile(r"-----BEGIN ([^\r\n]*?)-----[ \t]*\r?\n?")
 _END = re.compile(r"-----END ([^\r\n]*?)-----")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+# Bytes that are all printable ASCII or whitespace are text (PEM or junk), never DER:
+# a DER certificate always holds length bytes >= 0x80 or control bytes.
+_PRINTABLE = re.compile(rb"[\x20-\x7e\t\r\n]*")
 
 
 def _as_text(data: str | bytes) -> str:
@@ -165,8 +175,8 @@ def first_pem(data: str | bytes, expected_types: Sequence[str]) -> bytes:
 def der_from_input(data: str | bytes, expected_types: Sequence[str]) -> bytes:
     """DER bytes from PEM text (``str``/``bytes``) or from DER ``bytes``.
 
-    ``bytes`` that start with an ASN.1 SEQUENCE tag (``0x30``) and hold no
-    ``-----BEGIN`` line are taken as DER and returned unchanged (the caller
+    ``bytes`` that start with an ASN.1 SEQUENCE tag (``0x30``) and are not
+    all printable ASCII are taken as DER and returned unchanged (the caller
     parses them); anything else goes through :func:`first_pem`.
 
     Raises:
@@ -178,7 +188,7 @@ def der_from_input(data: str | bytes, expected_types: Sequence[str]) -> bytes:
     """
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
-        if raw[:1] == b"\x30" and b"-----BEGIN" not in raw:
+        if raw[:1] == b"\x30" and not _PRINTABLE.fullmatch(raw):
             return raw
         return first_pem(raw, expected_types)
     if isinstance(data, str):
@@ -195,3 +205,36 @@ def format_pem(label: str, der: bytes) -> str:
     b64 = base64.b64encode(der).decode("ascii")
     body = "".join(b64[i : i + 64] + "\n" for i in range(0, len(b64), 64))
     return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n"
+
+
+# PEM label -> asn1crypto (module, class) whose strict parse recognises that DER.
+_DER_KINDS = (
+    ("CERTIFICATE", "x509", "Certificate"),
+    ("CERTIFICATE REQUEST", "csr", "CertificationRequest"),
+    ("RSA PRIVATE KEY", "keys", "RSAPrivateKey"),
+    ("EC PRIVATE KEY", "keys", "ECPrivateKey"),
+    ("PRIVATE KEY", "keys", "PrivateKeyInfo"),
+    ("PUBLIC KEY", "keys", "PublicKeyInfo"),
+)
+
+
+def der_kind(der: bytes) -> str | None:
+    """The PEM label of what ``der`` holds (``"RSA PRIVATE KEY"``, ...), or None.
+
+    Used to say what was found when DER of the wrong kind is passed in; imports
+    asn1crypto only when called.
+
+    >>> der_kind(b"\\x30\\x00") is None
+    True
+    """
+    import importlib
+
+    for label, module_name, class_name in _DER_KINDS:
+        module = importlib.import_module("asn1crypto." + module_name)
+        try:
+            value = getattr(module, class_name).load(der, strict=True)
+            _ = value.native
+        except Exception:
+            continue
+        return label
+    return None

@@ -29,7 +29,7 @@ from typing import Any, Optional, TypedDict, Union
 
 from asn1crypto import core, csr, keys, x509  # type: ignore[import-untyped]
 
-from ._pem import der_from_input, format_pem
+from ._pem import der_from_input, der_kind, format_pem, pem_blocks
 from .errors import BackendError, KpkiliteError, PEMError
 
 __all__ = [
@@ -210,6 +210,16 @@ def _detail(exc: BaseException) -> str:
     return text[:1].lower() + text[1:]
 
 
+def _invalid_der(
+    der: bytes, what: str, labels: tuple[str, ...], exc: BaseException
+) -> PEMError:
+    """The PEMError for DER that does not parse as ``what``: says what it is instead."""
+    kind = der_kind(der)
+    if kind is not None and kind not in labels:
+        return PEMError(f"expected a {what}, found {kind} DER")
+    return PEMError(f"expected a {what}, found invalid DER: {_detail(exc)}")
+
+
 def _format_name(name_der: bytes) -> CertName:
     values: dict[str, list[str]] = {}
     names: list[str] = []
@@ -346,9 +356,7 @@ class _Cert:
         except KpkiliteError:
             raise
         except Exception as exc:
-            raise PEMError(
-                f"expected a certificate, found invalid DER: {_detail(exc)}"
-            ) from None
+            raise _invalid_der(der, "certificate", _CERT_TYPES, exc) from None
 
     def _read(self, der: bytes) -> None:
         cert = x509.Certificate.load(der, strict=True)
@@ -531,9 +539,7 @@ def inspect_csr(pem: PemOrDer) -> CSRInfo:
     except KpkiliteError:
         raise
     except Exception as exc:
-        raise PEMError(
-            f"expected a certificate request, found invalid DER: {_detail(exc)}"
-        ) from None
+        raise _invalid_der(der, "certificate request", _CSR_TYPES, exc) from None
 
     name, key_algo, hash_name = _sigalg(sig_oid)
     valid: bool | None = None
@@ -664,11 +670,9 @@ def _private_key_id(der: bytes, label: str | None) -> _PublicKeyId | None:
 
 
 def _key_label(data: PemOrDer) -> tuple[bytes, str | None]:
-    from ._pem import pem_blocks
-
-    raw = data.encode("latin-1") if isinstance(data, str) else data
-    if isinstance(raw, (bytes, bytearray)) and b"-----BEGIN" in raw:
-        for label, der in pem_blocks(raw):
+    """DER of the first private key block and its label; label None for DER input."""
+    if isinstance(data, str) or (isinstance(data, bytes) and b"-----BEGIN" in data):
+        for label, der in pem_blocks(data):
             if label in _KEY_TYPES:
                 return der, label
     der = der_from_input(data, _KEY_TYPES)
