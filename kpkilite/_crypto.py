@@ -69,7 +69,22 @@ RSA_SIZES = (2048, 3072, 4096)
 CURVES = {256: "secp256r1", 384: "secp384r1", 521: "secp521r1"}
 #: hash names sign() and verify_signature() accept
 HASHES = ("sha256", "sha384", "sha512")
+_CURVE_BITS = {curve: bits for bits, curve in CURVES.items()}
 _MIN_RSA_BITS = 2048
+#: curve -> order n of the base point (SEC 2 v2, sections 2.4.2, 2.5.1, 2.6.1);
+#: an EC private key d must satisfy 0 < d < n
+_CURVE_ORDERS = {
+    "secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+    "secp384r1": int(
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
+        16,
+    ),
+    "secp521r1": int(
+        "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+        "FA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
+        16,
+    ),
+}
 #: uncompressed (0x04 || X || Y) and compressed point lengths -> curve
 _POINT_LENGTHS = {
     65: "secp256r1",
@@ -264,7 +279,7 @@ class PrivateKey:
         else:
             self.algorithm = "ecdsa"
             self.curve = info.curve[1]
-            self.bit_size = {v: k for k, v in CURVES.items()}[self.curve]
+            self.bit_size = _CURVE_BITS[self.curve]
 
     def __repr__(self) -> str:
         return f"<PrivateKey {self.algorithm} {self.bit_size}>"
@@ -362,13 +377,21 @@ def load_private_key(data: str | bytes) -> PrivateKey:
         PEMError: not such a key (garbage, encrypted, a certificate, another algorithm).
         BackendError: libcrypto cannot be used.
     """
-    info = _parse_private_key_info(data)
+    info, embedded_point = _parse_private_key_info(data)
     asym = load_backend()
     try:
         key = asym.load_private_key(info)
         public_key_info = key.public_key.asn1
     except (OSError, ValueError) as exc:  # oscrypto's AsymmetricKeyError is a ValueError
         raise PEMError(f"libcrypto rejected the {_ALG_NAMES[info.algorithm]} private key") from exc
+    if embedded_point is not None:
+        # OpenSSL computed the public key from d (we left the embedded one out);
+        # an embedded point that differs would make every signature fail to verify.
+        point = public_key_info["public_key"].native
+        if embedded_point[:1] in (b"\x02", b"\x03"):  # compressed: parity of y, then x
+            point = bytes([2 + (point[-1] & 1)]) + point[1 : 1 + len(embedded_point) - 1]
+        if point != embedded_point:
+            raise PEMError("the EC private key's embedded public key does not match it")
     return PrivateKey(key, info, public_key_info)
 
 
@@ -376,8 +399,9 @@ _ALG_NAMES = {"rsa": "RSA", "ec": "ECDSA"}
 _KEY_LABELS = ("RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY")
 
 
-def _parse_private_key_info(data: str | bytes) -> Any:
-    """Parse key bytes into a checked asn1crypto ``PrivateKeyInfo``; PEMError otherwise."""
+def _parse_private_key_info(data: str | bytes) -> tuple[Any, bytes | None]:
+    """Parse key bytes into a checked asn1crypto ``PrivateKeyInfo`` and the public point
+    embedded in an EC key (None if absent); PEMError otherwise."""
     if isinstance(data, str):
         try:
             raw = data.encode("ascii")
@@ -392,13 +416,13 @@ def _parse_private_key_info(data: str | bytes) -> Any:
 
     if not pem.detect(raw):
         if raw.lstrip()[:1] == b"-":
-            raise PEMError("malformed PEM: no complete -----BEGIN/-----END block")
+            raise PEMError(_BAD_PEM)
         return _check_info(_parse_der(raw))
 
     try:
         blocks = list(pem.unarmor(raw, multiple=True))
     except ValueError as exc:
-        raise PEMError(f"malformed PEM: {str(exc).strip().splitlines()[0]}") from exc
+        raise PEMError(_BAD_PEM) from exc
     params: str | None = None
     found = []
     for label, headers, der in blocks:
@@ -430,6 +454,7 @@ def _parse_private_key_info(data: str | bytes) -> Any:
     return _check_info(info)
 
 
+_BAD_PEM = "malformed PEM: expected -----BEGIN ...----- base64 -----END ...-----"
 _ENCRYPTED = (
     "the private key is encrypted: kpkilite needs an unencrypted key "
     "(openssl pkey -in KEY -out PLAIN-KEY)"
@@ -492,35 +517,85 @@ def _wrap_ec(ec_key: Any, params_curve: str | None) -> Any:
     return keys.PrivateKeyInfo.wrap(ec_key, "ec")
 
 
-def _check_info(info: Any) -> Any:
-    """Only RSA >= 2048 bits and ECDSA on P-256/384/521 pass."""
+def _check_info(info: Any) -> tuple[Any, bytes | None]:
+    """Only consistent RSA >= 2048 bits and ECDSA on P-256/384/521 pass.
+
+    Returns the key info to hand to libcrypto (EC keys rebuilt with just the curve
+    and d, so that libcrypto computes the public key) and the EC point the input
+    carried, if any.
+    """
     try:
         algorithm = info.algorithm
     except (ValueError, KeyError) as exc:
         raise PEMError("unsupported private key algorithm") from exc
+    if algorithm not in _ALG_NAMES:
+        raise PEMError(f"unsupported private key algorithm {algorithm}: expected RSA or ECDSA")
     try:
         if algorithm == "rsa":
-            bits = info.bit_size
-            if bits < _MIN_RSA_BITS:
-                raise PEMError(
-                    f"the RSA private key has {bits} bits: at least {_MIN_RSA_BITS} are required"
-                )
-            return info
-        if algorithm == "ec":
-            kind, curve = info.curve
-            if kind != "named":
-                raise PEMError(
-                    "the EC private key uses explicit curve parameters: "
-                    "only the named curves P-256, P-384 and P-521 are supported"
-                )
-            if curve not in CURVES.values():
-                raise PEMError(f"unsupported ECDSA curve {curve}: expected P-256, P-384 or P-521")
-            return info
+            _check_rsa(info["private_key"].parsed)
+            return info, None
+        kind, curve = info.curve
+        if kind != "named":
+            raise PEMError(
+                "the EC private key uses explicit curve parameters: "
+                "only the named curves P-256, P-384 and P-521 are supported"
+            )
+        if curve not in _CURVE_ORDERS:
+            raise PEMError(f"unsupported ECDSA curve {curve}: expected P-256, P-384 or P-521")
+        inner = info["private_key"].parsed
+        secret = inner["private_key"].native
+        if not 0 < secret < _CURVE_ORDERS[curve]:
+            raise PEMError(f"the EC private key is out of range for {curve}")
+        point = inner["public_key"].native  # None when absent
     except (ValueError, TypeError, KeyError) as exc:
         if isinstance(exc, PEMError):
             raise
         raise PEMError(f"malformed {_ALG_NAMES[algorithm]} private key") from exc
-    raise PEMError(f"unsupported private key algorithm {algorithm}: expected RSA or ECDSA")
+    width = (_CURVE_BITS[curve] + 7) // 8  # RFC 5915: ceil(log2(n) / 8) octets
+    octets = core.IntegerOctetString(secret)
+    octets.set_encoded_width(width)
+    ec_key = keys.ECPrivateKey(
+        {
+            "version": "ecPrivkeyVer1",
+            "private_key": octets,
+            "parameters": keys.ECDomainParameters(name="named", value=curve),
+        }
+    )
+    return keys.PrivateKeyInfo.wrap(ec_key, "ec"), point
+
+
+def _check_rsa(key: Any) -> None:
+    """RFC 8017 A.1.2 two-prime key whose numbers agree (n = pq, ed = 1 mod p-1 and q-1, CRT)."""
+    if key["version"].native != "two-prime":
+        raise PEMError("multi-prime RSA private keys are not supported")
+    n, e, d, p, q, dp, dq, qinv = (
+        key[name].native
+        for name in (
+            "modulus",
+            "public_exponent",
+            "private_exponent",
+            "prime1",
+            "prime2",
+            "exponent1",
+            "exponent2",
+            "coefficient",
+        )
+    )
+    bits = n.bit_length()
+    if bits < _MIN_RSA_BITS:
+        raise PEMError(
+            f"the RSA private key has {bits} bits: at least {_MIN_RSA_BITS} are required"
+        )
+    if not (
+        p * q == n
+        and 1 < e < n
+        and e * d % (p - 1) == 1
+        and e * d % (q - 1) == 1
+        and dp == d % (p - 1)
+        and dq == d % (q - 1)
+        and qinv * q % p == 1
+    ):
+        raise PEMError("the RSA private key is inconsistent: its numbers do not fit together")
 
 
 # --- verification ---------------------------------------------------------
@@ -544,19 +619,24 @@ def verify_signature(public_key_info: Any, signature: bytes, data: bytes, hash_n
         BackendError: libcrypto cannot be used.
     """
     _check_hash(hash_name)
+    if not isinstance(public_key_info, keys.PublicKeyInfo):
+        raise TypeError("public_key_info must be an asn1crypto PublicKeyInfo")
+    if not isinstance(signature, bytes) or not isinstance(data, bytes):
+        raise TypeError("signature and data must be bytes")
+    try:
+        algorithm = public_key_info.algorithm
+    except (ValueError, KeyError) as exc:
+        raise PEMError("unsupported public key algorithm") from exc
+    if algorithm not in _ALG_NAMES:
+        raise PEMError(f"unsupported public key algorithm {algorithm}: expected RSA or ECDSA")
     asym = load_backend()
     from oscrypto.errors import SignatureError
 
-    if not isinstance(public_key_info, keys.PublicKeyInfo):
-        raise TypeError("public_key_info must be an asn1crypto PublicKeyInfo")
     try:
-        algorithm = public_key_info.algorithm
         public = asym.load_public_key(public_key_info)
     except (OSError, ValueError, KeyError) as exc:
-        raise PEMError("libcrypto rejected the public key") from exc
-    verify = {"rsa": asym.rsa_pkcs1v15_verify, "ec": asym.ecdsa_verify}.get(algorithm)
-    if verify is None:
-        raise PEMError(f"unsupported public key algorithm {algorithm}: expected RSA or ECDSA")
+        raise PEMError(f"libcrypto rejected the {_ALG_NAMES[algorithm]} public key") from exc
+    verify = asym.rsa_pkcs1v15_verify if algorithm == "rsa" else asym.ecdsa_verify
     try:
         verify(public, signature, data, hash_name)
     except (SignatureError, OSError, ValueError):
