@@ -395,49 +395,64 @@ def _never(labels: LabelsMapping) -> bool:
     return False
 
 
+# What a validated key or value may hold; only such strings are written into generated code.
+_SAFE_LITERAL = re.compile(r"[A-Za-z0-9._/-]*")
+
+
 def _compile(requirements: tuple[Requirement, ...]) -> MatchFunction:
     """Build one plain function doing the requirements' checks in a single expression.
 
     Each requirement becomes the ``dict.get``/``in`` test one would write by hand
-    (``l.get(k) == v``, ``l.get(k) not in {..}``, ``k in l``), so matching a reused
-    selector costs what the hand-written check costs. The generated source holds
-    only cell names: keys and values reach it as closure variables, never as code.
+    (``l.get('app') == 'web'``, ``l.get('env') not in {'dev', 'qa'}``, ``'app' in l``),
+    so matching a reused selector costs what the hand-written check costs: keys and
+    values are code constants (a set display after ``in`` compiles to a frozenset
+    constant). Only strings of ``[A-Za-z0-9._/-]`` are written as literals, which
+    label validation guarantees; anything else would reach the code as a closure
+    variable, never as source text.
     """
     if not requirements:
         return _always
-    consts: list[object] = []
+    cells: list[object] = []
     terms: list[str] = []
 
-    def const(obj: object) -> str:
-        consts.append(obj)
-        return f"c{len(consts) - 1}"
+    def lit(obj: object) -> str:
+        if isinstance(obj, str) and _SAFE_LITERAL.fullmatch(obj):
+            return repr(obj)
+        if type(obj) is int:
+            return repr(obj)
+        if isinstance(obj, frozenset) and all(
+            isinstance(v, str) and _SAFE_LITERAL.fullmatch(v) for v in obj
+        ):
+            return "{" + ", ".join(sorted(repr(v) for v in obj)) + "}"
+        cells.append(obj)
+        return f"c{len(cells) - 1}"
 
     for req in requirements:
-        op, key, values = req.operator, const(req.key), req.values
+        op, key, values = req.operator, lit(req.key), req.values
         if op in ("=", "==") or (op == "in" and len(values) == 1):
-            terms.append(f"l.get({key}) == {const(values[0])}")
+            terms.append(f"l.get({key}) == {lit(values[0])}")
         elif op == "!=" or (op == "notin" and len(values) == 1):
-            terms.append(f"l.get({key}) != {const(values[0])}")
+            terms.append(f"l.get({key}) != {lit(values[0])}")
         elif op == "in":
-            terms.append(f"l.get({key}) in {const(frozenset(values))}")
+            terms.append(f"l.get({key}) in {lit(frozenset(values))}")
         elif op == "notin":
-            terms.append(f"l.get({key}) not in {const(frozenset(values))}")
+            terms.append(f"l.get({key}) not in {lit(frozenset(values))}")
         elif op == "exists":
             terms.append(f"{key} in l")
         elif op == "!":
             terms.append(f"{key} not in l")
         else:  # gt, lt: the bound was checked to be an int64 when the requirement was made
-            bound = _parse_int64(values[0])
-            helper = const(_gt if op == "gt" else _lt)
-            terms.append(f"{helper}(l.get({key}), {const(bound)})")
-    names = ", ".join(f"c{i}" for i in range(len(consts)))
-    source = "def make({}):\n    def match(l):\n        return {}\n    return match\n".format(
-        names,
-        " and ".join(terms),
-    )
-    namespace: dict[str, Any] = {}
+            helper = "_gt" if op == "gt" else "_lt"
+            terms.append(f"{helper}(l.get({key}), {lit(_parse_int64(values[0]))})")
+    expr = " and ".join(terms)
+    if cells:  # only for requirements built around validation; see the docstring
+        names = ", ".join(f"c{i}" for i in range(len(cells)))
+        source = f"def make({names}):\n    def match(l):\n        return {expr}\n    return match\n"
+    else:
+        source = f"def match(l):\n    return {expr}\n"
+    namespace: dict[str, Any] = {"_gt": _gt, "_lt": _lt}
     exec(compile(source, "<kpkilite.labels selector>", "exec"), namespace)
-    match: MatchFunction = namespace["make"](*consts)
+    match: MatchFunction = namespace["make"](*cells) if cells else namespace["match"]
     return match
 
 
