@@ -638,6 +638,7 @@ def _private_key_id(der: bytes, label: str | None) -> _PublicKeyId | None:
     if label in (None, "PRIVATE KEY"):
         try:
             info = keys.PrivateKeyInfo.load(der, strict=True)
+            _ = info.native
             oid = info["private_key_algorithm"]["algorithm"].dotted
             inner = info["private_key"].parsed
             algo = _KEY_ALGOS.get(oid, oid)
@@ -657,12 +658,13 @@ def _private_key_id(der: bytes, label: str | None) -> _PublicKeyId | None:
     if label in (None, "RSA PRIVATE KEY"):
         try:
             rsa = keys.RSAPrivateKey.load(der, strict=True)
+            _ = rsa.native
             return _rsa_id(rsa)
         except Exception:
             if label is not None:
                 raise
     ec = keys.ECPrivateKey.load(der, strict=True)
-    _ = ec["private_key"].native
+    _ = ec.native
     params = ec["parameters"]
     curve = params.chosen.dotted if params.native is not None and params.name == "named" else None
     point = ec["public_key"].native
@@ -711,9 +713,15 @@ def key_matches_cert(key_pem: PemOrDer, cert: PemOrDer) -> bool:
         raise PEMError(f"{what} is not a valid private key: {_detail(exc)}") from None
     cert_id = _spki_id(keys.PublicKeyInfo.load(leaf.spki_der))
     if key_id is None:
-        loaded = _backend().load_private_key(key_pem).public_key_info
-        spki_der = loaded.dump() if hasattr(loaded, "dump") else bytes(loaded)
-        key_id = _spki_id(keys.PublicKeyInfo.load(spki_der))
+        try:
+            loaded = _backend().load_private_key(key_pem).public_key_info
+            spki_der = loaded.dump() if hasattr(loaded, "dump") else bytes(loaded)
+            key_id = _spki_id(keys.PublicKeyInfo.load(spki_der))
+        except KpkiliteError:
+            raise
+        except Exception as exc:  # keep lower-level errors from escaping raw
+            what = label or "DER private key"
+            raise PEMError(f"{what} is not a valid private key: {_detail(exc)}") from None
     if key_id[0] != cert_id[0]:
         return False
     if key_id[1] is not None and cert_id[1] is not None and key_id[1] != cert_id[1]:

@@ -889,3 +889,35 @@ def test_time_left_defaults_to_now_and_generalized_time() -> None:
     assert time_left(read("ca.pem"), now=datetime.datetime(2036, 11, 30, 12, 9, tzinfo=UTC)) == (
         datetime.timedelta(0)
     )
+
+
+_CSR_SEEDS = [first_pem(read(f"{n}.csr"), ["CERTIFICATE REQUEST"]) for n in ("ca", "kubernetes")]
+_KEY_SEEDS = [
+    EC_KEY.private_bytes(serialization.Encoding.DER, fmt, serialization.NoEncryption())
+    for fmt in (serialization.PrivateFormat.TraditionalOpenSSL, serialization.PrivateFormat.PKCS8)
+]
+
+
+def _mutate(data: st.DataObject, seed: bytes) -> bytes:
+    der = bytearray(seed)
+    at = data.draw(st.integers(0, len(der) - 1))
+    op = data.draw(st.sampled_from(["set", "truncate", "insert"]))
+    if op == "set":
+        der[at] = data.draw(st.integers(0, 255))
+    elif op == "truncate":
+        del der[at:]
+    else:
+        der[at:at] = data.draw(st.binary(min_size=1, max_size=3))
+    return bytes(der)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_csr_and_key_only_raise_pem_error(data: st.DataObject) -> None:
+    csr_der = _mutate(data, data.draw(st.sampled_from(_CSR_SEEDS)))
+    with contextlib.suppress(PEMError):
+        info = inspect_csr(csr_der)
+        assert info["signature_valid"] in (True, False, None)
+    key_der = _mutate(data, data.draw(st.sampled_from(_KEY_SEEDS)))
+    with contextlib.suppress(PEMError, BackendError):
+        key_matches_cert(key_der, _SEEDS[-1])
