@@ -27,7 +27,7 @@ import datetime
 import ipaddress
 from typing import Any, Optional, TypedDict, Union
 
-from asn1crypto import core, csr, keys, x509  # type: ignore[import-untyped]
+from asn1crypto import core, csr, keys, x509
 
 from ._pem import der_from_input, der_kind, format_pem, pem_blocks
 from .errors import BackendError, KpkiliteError, PEMError

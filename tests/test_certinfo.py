@@ -798,7 +798,7 @@ def test_key_matches_cfssl_key_files(tmp_path: pathlib.Path) -> None:
 
 
 def _sec1_without_public_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    from asn1crypto import keys as akeys  # type: ignore[import-untyped]
+    from asn1crypto import keys as akeys
 
     sec1 = akeys.ECPrivateKey.load(
         key.private_bytes(
