@@ -739,7 +739,8 @@ def _check_fields(obj: Mapping[Any, Any], allowed: tuple[str, ...], path: str) -
     for name in obj:
         if name not in allowed:
             raise SelectorError(
-                "{}unknown field {!r} (expected {})".format(path, name, " or ".join(allowed))
+                f"{path}unknown field {name!r} (expected "
+                f"{', '.join(allowed[:-1])} or {allowed[-1]})"
             )
 
 
@@ -748,9 +749,13 @@ def _expression(expr: object, path: str) -> Requirement:
         raise SelectorError(f"{path}: expected an object, got {_type_name(expr)}")
     _check_fields(expr, _EXPRESSION_FIELDS, path + ": ")
     key = expr.get("key")
+    if key is None:
+        raise SelectorError(f"{path}.key: required")
     if not isinstance(key, str):
         raise SelectorError(f"{path}.key: expected a string, got {_type_name(key)}")
     operator = expr.get("operator")
+    if operator is None:
+        raise SelectorError(f"{path}.operator: required")
     if not isinstance(operator, str):
         raise SelectorError(f"{path}.operator: expected a string, got {_type_name(operator)}")
     op = LABEL_SELECTOR_OPERATORS.get(operator)
