@@ -17,8 +17,10 @@ match, 1 on no match, 2 on an error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import sys
 import unicodedata
 import warnings
@@ -187,7 +189,7 @@ def _reject_constant(token: str) -> Any:
     raise ValueError(token)
 
 
-def load_json(path: str, what: str = "JSON file") -> Any:
+def load_json(path: str, what: str = "JSON file", empty_hint: str = "") -> Any:
     """Read and parse a JSON document from ``path`` (``-`` is stdin); errors name file:line:col."""
     name = "<stdin>" if path == "-" else path
     raw = _read_input(path, what)
@@ -196,7 +198,7 @@ def load_json(path: str, what: str = "JSON file") -> Any:
     except UnicodeDecodeError as exc:
         raise Failure("%s: not UTF-8 text (byte %d)" % (name, exc.start)) from None
     if not text.strip():
-        raise Failure("%s: empty input, expected a JSON object" % name)
+        raise Failure("%s: empty input, expected a JSON object%s" % (name, empty_hint))
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -226,24 +228,31 @@ def _out(text: str) -> None:
 
 def _prefixed(exc: KpkiliteError, prefixes: Mapping[str, str]) -> NoReturn:
     """Name the file behind an argument: ``ca_key: ...`` -> ``-ca-key ca.pem: ...``."""
-    if isinstance(exc, InputError):
-        message = exc.message
-    else:
-        message = str(exc)
+    message = exc.message if isinstance(exc, InputError) else str(exc)
+    message = _HOSTS_ITEM.sub("-hostname: ", message) if "hosts" in prefixes else message
     for arg, label in prefixes.items():
         if message.startswith(arg + ": ") or message.startswith(arg + " "):
             message = label + message[len(arg):]
             break
+    for arg in ("ca_cert", "ca_key"):  # parameter names later in the text ("... match ca_cert")
+        if arg in prefixes:
+            label = prefixes[arg]
+            message = re.sub(r"\b%s\b" % arg, lambda _m: label, message)
     raise Failure(message) from exc
+
+
+#: ``hosts[2]: `` at the start of a library message about a -hostname entry
+_HOSTS_ITEM = re.compile(r"\Ahosts\[[0-9]+\]: ")
 
 
 # --- PKI commands ------------------------------------------------------------------------
 
 
-def _signing_inputs(opts: Dict[str, Any]) -> Tuple[bytes, bytes, Optional[Any]]:
+def _signing_inputs(opts: Dict[str, Any], command: str) -> Tuple[bytes, bytes, Optional[Any]]:
     if not opts["ca"] or not opts["ca-key"]:
-        missing = "-ca" if not opts["ca"] else "-ca-key"
-        raise UsageError("%s is required to sign (or use -initca for a new CA)" % missing)
+        missing = "-ca FILE" if not opts["ca"] else "-ca-key FILE"
+        hint = " (or -initca for a new self-signed CA)" if command == "gencert" else ""
+        raise UsageError("%s: %s is required to sign%s" % (command, missing, hint))
     from .files import read_file
 
     ca_cert = read_file(opts["ca"], "CA certificate")
@@ -253,13 +262,29 @@ def _signing_inputs(opts: Dict[str, Any]) -> Tuple[bytes, bytes, Optional[Any]]:
 
 
 def _hosts_flag(value: Optional[str]) -> Optional[List[str]]:
-    if value is None:
+    """``-hostname a,b`` -> ``["a", "b"]``; unset or empty means the spec's hosts (as cfssl)."""
+    if not value:
         return None
-    return [h.strip() for h in value.split(",") if h.strip()]
+    hosts = [h.strip() for h in value.split(",")]
+    if "" in hosts:
+        raise UsageError("-hostname %r: empty host name between commas; write a,b" % value)
+    return hosts
+
+
+def _config_error(opts: Dict[str, Any], exc: InputError) -> Failure:
+    """A signing-config error, named after -config FILE (or -profile when there is none)."""
+    if opts["config"]:
+        return Failure("%s: %s" % (opts["config"], exc.message))
+    if opts["profile"]:
+        return Failure("-profile %s: there is no -config FILE, and cfssl's built-in default "
+                       "config has no profiles; add -config FILE" % opts["profile"])
+    return Failure(exc.message)
 
 
 def _labels_for(opts: Dict[str, Any], spec_path: str) -> Dict[str, str]:
-    labels = {"csr": spec_path, "hosts": "-hostname"}
+    labels = {"csr": spec_path}
+    if opts.get("hostname"):
+        labels["hosts"] = "-hostname"
     if opts.get("ca"):
         labels["ca_cert"] = "-ca %s" % opts["ca"]
     if opts.get("ca-key"):
@@ -278,6 +303,13 @@ def _spec_with_hosts(spec: Any, hosts: Optional[List[str]]) -> Any:
     return spec
 
 
+def _spec_error(spec_path: str, hosts: Optional[List[str]], exc: InputError) -> Failure:
+    """A CSR spec error, named after the file, or after -hostname for the hosts it replaced."""
+    if hosts is not None and _HOSTS_ITEM.match(exc.message):
+        return Failure(_HOSTS_ITEM.sub("-hostname: ", exc.message))
+    return Failure("%s: %s" % (spec_path, exc.message))
+
+
 def _cmd_gencert(opts: Dict[str, Any], args: List[str]) -> int:
     from . import signing
     from .errors import CSRSpecError, SigningConfigError
@@ -285,21 +317,24 @@ def _cmd_gencert(opts: Dict[str, Any], args: List[str]) -> int:
     spec_path = args[0]
     hosts = _hosts_flag(opts["hostname"])
     if opts["initca"]:
+        if opts["ca"] or opts["ca-key"]:
+            raise UsageError("gencert: -initca makes a new self-signed CA with a new key; drop "
+                             "-ca/-ca-key (re-signing a CA with its existing key is not supported)")
         spec = _spec_with_hosts(load_json(spec_path, "CSR spec"), hosts)
         try:
             result = signing.create_ca(spec)
         except CSRSpecError as exc:
-            raise Failure("%s: %s" % (spec_path, exc.message)) from None
+            raise _spec_error(spec_path, hosts, exc) from None
     else:
+        ca_cert, ca_key, config = _signing_inputs(opts, "gencert")
         spec = _spec_with_hosts(load_json(spec_path, "CSR spec"), hosts)
-        ca_cert, ca_key, config = _signing_inputs(opts)
         try:
             result = signing.issue_cert(spec, ca_cert=ca_cert, ca_key=ca_key, config=config,
                                         profile=opts["profile"])
         except CSRSpecError as exc:
-            raise Failure("%s: %s" % (spec_path, exc.message)) from None
+            raise _spec_error(spec_path, hosts, exc) from None
         except SigningConfigError as exc:
-            raise Failure("%s: %s" % (opts["config"] or "-profile", exc.message)) from None
+            raise _config_error(opts, exc) from None
         except KpkiliteError as exc:
             _prefixed(exc, _labels_for(opts, spec_path))
     _out(_go_json(result) + "\n")
@@ -327,13 +362,14 @@ def _cmd_sign(opts: Dict[str, Any], args: List[str]) -> int:
     csr_path = args[0] if args else opts["csr"]
     if not csr_path:
         raise UsageError("sign: missing CSR file; usage: %s %s" % (PROG, COMMANDS["sign"].usage))
-    ca_cert, ca_key, config = _signing_inputs(opts)
+    hosts = _hosts_flag(opts["hostname"])
+    ca_cert, ca_key, config = _signing_inputs(opts, "sign")
     request = _read_input(csr_path, "CSR")
     try:
         cert = signing.sign_csr(request, ca_cert=ca_cert, ca_key=ca_key, config=config,
-                                profile=opts["profile"], hosts=_hosts_flag(opts["hostname"]))
+                                profile=opts["profile"], hosts=hosts)
     except SigningConfigError as exc:
-        raise Failure("%s: %s" % (opts["config"] or "-profile", exc.message)) from None
+        raise _config_error(opts, exc) from None
     except KpkiliteError as exc:
         _prefixed(exc, _labels_for(opts, csr_path))
     _out(_go_json({"cert": cert}) + "\n")
@@ -375,7 +411,8 @@ def _cmd_print_defaults(opts: Dict[str, Any], args: List[str]) -> int:
 
 
 def _cmd_version(opts: Dict[str, Any], args: List[str]) -> int:
-    _out("Version: %s\nRuntime: python%s\n" % (__version__, ".".join(map(str, sys.version_info[:3]))))
+    runtime = ".".join(map(str, sys.version_info[:3]))
+    _out("Version: %s\nRuntime: python%s\n" % (__version__, runtime))
     return 0
 
 
@@ -384,7 +421,8 @@ def _cmd_json(opts: Dict[str, Any], args: List[str]) -> int:
 
     source = opts["f"] or "-"
     name = args[0] if args else "cert"
-    doc = load_json(source, "JSON input")
+    hint = " (did the command before the pipe fail?)" if source == "-" else ""
+    doc = load_json(source, "JSON input", hint)
     where = "<stdin>" if source == "-" else source
     if not isinstance(doc, dict):
         raise Failure("%s: expected a JSON object with cert/key/csr" % where)
@@ -628,7 +666,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KpkiliteWarning)
         status = _run(command, args[1:])
-    _emit_warnings(caught)
+    if status == 0 or (status == 1 and command.name == "selector"):
+        _emit_warnings(caught)  # a failure is its one error line, nothing else
     return status
 
 
@@ -653,10 +692,8 @@ def _run(command: Command, argv: List[str]) -> int:
             sys.stderr.write("%s: %s\n" % (PROG, _one_line(text)))
         return 1 if command.name != "selector" else 2
     except BrokenPipeError:
-        try:
+        with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        except OSError:
-            pass
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("%s: interrupted\n" % PROG)

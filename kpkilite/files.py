@@ -14,9 +14,10 @@ orphan every certificate the old CA issued.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import FileError, PEMError
 
@@ -30,11 +31,13 @@ BARE_FILES: Dict[str, Any] = {
 }
 
 
-def _bare_path(directory: Union[str, "os.PathLike[str]"], name: str, part: str) -> str:
-    return os.path.join(os.fspath(directory), name + BARE_FILES[part][0])
+def _bare_path(directory: Union[str, os.PathLike[str]], name: str, part: str) -> str:
+    base = os.fspath(directory)
+    filename = name + BARE_FILES[part][0]
+    return filename if base in ("", ".") else os.path.join(base, filename)
 
 
-def read_file(path: Union[str, "os.PathLike[str]"], what: str = "file") -> bytes:
+def read_file(path: Union[str, os.PathLike[str]], what: str = "file") -> bytes:
     """Read a whole file; a missing or unreadable file is a FileError naming it."""
     try:
         with open(path, "rb") as fh:
@@ -48,7 +51,7 @@ def read_file(path: Union[str, "os.PathLike[str]"], what: str = "file") -> bytes
 
 
 def atomic_write(
-    path: Union[str, "os.PathLike[str]"], data: Union[str, bytes], *, mode: int = 0o644
+    path: Union[str, os.PathLike[str]], data: Union[str, bytes], *, mode: int = 0o644
 ) -> None:
     """Write ``data`` to ``path`` so that ``path`` is always either the old file or the new one.
 
@@ -60,6 +63,16 @@ def atomic_write(
         FileError: the directory is missing or not writable, the disk is full, ...
     """
     _commit_all([_stage(os.fspath(path), data, mode)])
+
+
+def _backup(item: _Staged) -> Optional[str]:
+    """A hard link to the target's current version (the link itself for a symlink), or None."""
+    backup = item.temp + ".old"
+    try:
+        os.link(item.target, backup, follow_symlinks=False)
+    except OSError:
+        return None
+    return backup
 
 
 class _Staged:
@@ -74,6 +87,8 @@ def _stage(target: str, data: Union[str, bytes], mode: int) -> _Staged:
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     directory = os.path.dirname(target) or "."
     base = os.path.basename(target)
+    if os.path.isdir(target):
+        raise FileError("%s: is a directory; cannot write a file there" % target)
     try:
         # mkstemp opens with O_CREAT|O_EXCL and mode 0600; widen only non-secret files.
         fd, temp = tempfile.mkstemp(prefix=".%s." % base, suffix=".tmp", dir=directory)
@@ -83,11 +98,11 @@ def _stage(target: str, data: Union[str, bytes], mode: int) -> _Staged:
         raise FileError("%s: cannot create a file in %s (%s)"
                         % (target, directory, exc.strerror)) from None
     try:
-        if mode != 0o600:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, mode & ~umask)
         with os.fdopen(fd, "wb") as fh:
+            if mode != 0o600:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.fchmod(fh.fileno(), mode & ~umask)
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
@@ -101,24 +116,44 @@ def _stage(target: str, data: Union[str, bytes], mode: int) -> _Staged:
 
 
 def _unlink(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def _commit_all(staged: List[_Staged]) -> None:
+    """Rename every staged file into place, all or none.
+
+    Before a target is replaced, its old version is kept as a hard link, so a
+    failed rename puts back every target already replaced (and removes the ones
+    that did not exist). Where hard links are impossible the old file cannot be
+    restored, but each target is still either the old file or the new one.
+    """
+    done: List[Tuple[str, Optional[str], bool]] = []  # (target, backup, existed)
+    current = ""
     try:
         for item in staged:
+            current = item.target
+            existed = os.path.lexists(item.target)
+            backup = _backup(item) if existed else None
             os.replace(item.temp, item.target)
-    except OSError as exc:
+            done.append((item.target, backup, existed))
+    except BaseException as exc:
+        for target, backup, existed in reversed(done):
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    os.replace(backup, target)
+            elif not existed:
+                _unlink(target)
         for item in staged:
             _unlink(item.temp)
-        raise FileError("cannot rename into place (%s)" % exc.strerror) from None
-    except BaseException:
-        for item in staged:
-            _unlink(item.temp)
+            _unlink(item.temp + ".old")
+        if isinstance(exc, OSError):
+            raise FileError("%s: cannot rename into place (%s)"
+                            % (current, exc.strerror)) from None
         raise
+    for _target, backup, _existed in done:
+        if backup is not None:
+            _unlink(backup)
     for directory in {os.path.dirname(item.target) or "." for item in staged}:
         try:
             dfd = os.open(directory, os.O_RDONLY)
@@ -161,7 +196,7 @@ def write_bare(
     bundle: Mapping[str, Any],
     name: str,
     *,
-    directory: Union[str, "os.PathLike[str]"] = ".",
+    directory: Union[str, os.PathLike[str]] = ".",
     force: bool = False,
 ) -> List[str]:
     """Write a cfssl JSON bundle as ``cfssljson -bare NAME`` does.
@@ -228,7 +263,7 @@ def _refuse_ca_key_overwrite(parts: Mapping[str, str], key_path: str, cert_path:
 
 
 def read_bare(
-    name: str, *, directory: Union[str, "os.PathLike[str]"] = "."
+    name: str, *, directory: Union[str, os.PathLike[str]] = "."
 ) -> Dict[str, str]:
     """Read back the ``-bare`` files that exist for ``name``: ``{"cert", "key", "csr"}`` subset."""
     found: Dict[str, str] = {}
