@@ -23,6 +23,7 @@ kpkilite.errors.PEMError: expected a CERTIFICATE PEM block, found RSA PRIVATE KE
 
 from __future__ import annotations
 
+import copy
 import datetime
 import ipaddress
 from typing import Any, Optional, TypedDict, Union
@@ -366,7 +367,8 @@ class _Cert:
         self.subject_der = tbs["subject"].dump()
         self.issuer_der = tbs["issuer"].dump()
         self.subject = _format_name(self.subject_der)
-        self.issuer = _format_name(self.issuer_der)
+        same = self.issuer_der == self.subject_der
+        self.issuer = copy.deepcopy(self.subject) if same else _format_name(self.issuer_der)
         self.serial = int(tbs["serial_number"].native)
         validity = tbs["validity"]
         self.not_before_raw = validity["not_before"].native
@@ -382,7 +384,7 @@ class _Cert:
         self.ski: bytes | None = None
         self.aki: bytes | None = None
         extensions = tbs["extensions"]
-        for ext in extensions if extensions.native is not None else []:
+        for ext in [] if isinstance(extensions, core.Void) else extensions:
             oid = ext["extn_id"].dotted
             if oid == _EXT_SAN:
                 self.sans = _format_sans(ext["extn_value"].parsed)
@@ -520,7 +522,7 @@ def inspect_csr(pem: PemOrDer) -> CSRInfo:
         sans: list[str] = []
         basic: CSRBasicConstraints | None = None
         attributes = info["attributes"]
-        for attribute in attributes if attributes.native is not None else []:
+        for attribute in [] if isinstance(attributes, core.Void) else attributes:
             if attribute["type"].dotted != _ATTR_EXTENSION_REQUEST:
                 continue
             for extensions in attribute["values"]:
