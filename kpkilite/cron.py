@@ -37,7 +37,7 @@ never fires, a time in a repeated autumn hour fires twice.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from .errors import ScheduleError
 
@@ -117,8 +117,6 @@ class Schedule:
         "dom_star",
         "dow_star",
         "every",
-        "_dom_mask",
-        "_dow_mask",
         "_days",
     )
     expr: str
@@ -130,8 +128,6 @@ class Schedule:
     dom_star: bool
     dow_star: bool
     every: Optional[int]
-    _dom_mask: int
-    _dow_mask: int
     _days: Dict[Tuple[int, int], Tuple[int, ...]]
 
     def __init__(
@@ -156,14 +152,6 @@ class Schedule:
         setter(self, "dom_star", dom_star)
         setter(self, "dow_star", dow_star)
         setter(self, "every", every)
-        dom_mask = 0
-        for v in days_of_month:
-            dom_mask |= 1 << v
-        dow_mask = 0
-        for v in days_of_week:
-            dow_mask |= 1 << v
-        setter(self, "_dom_mask", dom_mask)
-        setter(self, "_dow_mask", dow_mask)
         setter(self, "_days", {})
 
     def _key(self) -> Tuple[object, ...]:
@@ -203,7 +191,8 @@ class Schedule:
         days = self._days.get(key)
         if days is None:
             wd0 = key[0] - 1
-            dom, dow = self._dom_mask, self._dow_mask
+            dom = sum(1 << v for v in self.days_of_month)
+            dow = sum(1 << v for v in self.days_of_week)
             if self.dom_star or self.dow_star:
                 days = tuple(
                     d for d in range(1, ndays + 1) if dom >> d & 1 and dow >> ((wd0 + d) % 7) & 1
@@ -293,7 +282,7 @@ def _range_error(fi: int, tok: str, value: int, pos: int, text: str) -> Schedule
     )
 
 
-def _parse_item(item: str, pos: int, fi: int, text: str, values: set[int]) -> bool:
+def _parse_item(item: str, pos: int, fi: int, text: str, values: Set[int]) -> bool:
     """Add one list item's values (robfig getRange); return its star bit."""
     label, lo, hi, _names, _hint = _FIELDS[fi]
     range_text, _, step_text = item.partition("/")
@@ -387,6 +376,10 @@ def _parse_descriptor(text: str) -> Schedule:
     )
 
 
+#: (field index, field text) -> (values, star bit) for fields already parsed once.
+_FIELD_CACHE: Dict[Tuple[int, str], Tuple[Tuple[int, ...], bool]] = {}
+
+
 def parse_schedule(expr: str) -> Schedule:
     """Parse a CronJob ``spec.schedule`` exactly as Kubernetes accepts it.
 
@@ -409,8 +402,8 @@ def parse_schedule(expr: str) -> Schedule:
 
     >>> parse_schedule("0 9 * * 1-5").hours
     (9,)
-    >>> str(parse_schedule("  @every 1h30m"[2:]))
-    '@every 1h30m'
+    >>> str(parse_schedule(" 0  9 * * * "))
+    '0  9 * * *'
     >>> parse_schedule("61 * * * *")
     Traceback (most recent call last):
     ...
@@ -444,15 +437,21 @@ def parse_schedule(expr: str) -> Schedule:
     parsed: List[Tuple[int, ...]] = []
     stars: List[bool] = []
     for fi, (fpos, ftext) in enumerate(fields):
-        values: set[int] = set()
-        star = False
-        pos = fpos
-        for item in ftext.split(","):
-            if item and _parse_item(item, pos, fi, expr, values):
-                star = True
-            pos += len(item) + 1
-        parsed.append(tuple(sorted(values)))
-        stars.append(star)
+        known = _FIELD_CACHE.get((fi, ftext))
+        if known is None:
+            values: Set[int] = set()
+            star = False
+            pos = fpos
+            for item in ftext.split(","):
+                if item and _parse_item(item, pos, fi, expr, values):
+                    star = True
+                pos += len(item) + 1
+            known = (tuple(sorted(values)), star)
+            if len(_FIELD_CACHE) >= 4096:
+                _FIELD_CACHE.clear()
+            _FIELD_CACHE[fi, ftext] = known
+        parsed.append(known[0])
+        stars.append(known[1])
     return Schedule(
         expr[fields[0][0] : fields[4][0] + len(fields[4][1])],
         parsed[0],
