@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from asn1crypto import core, keys, pem  # type: ignore[import-untyped]
+from asn1crypto import core, keys, pem
 
 from .errors import BackendError, PEMError
 
@@ -75,13 +75,11 @@ _MIN_RSA_BITS = 2048
 #: an EC private key d must satisfy 0 < d < n
 _CURVE_ORDERS = {
     "secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
-    "secp384r1": int(
-        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
-        16,
-    ),
+    "secp384r1": int("ffffffff" * 6 + "c7634d81f4372ddf581a0db248b0a77aecec196accc52973", 16),
     "secp521r1": int(
-        "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
-        "FA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
+        "01ff"
+        + "ffffffff" * 7
+        + "fffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
         16,
     ),
 }
@@ -175,7 +173,7 @@ def _backend_error(exc: BaseException) -> BackendError:
 def _import_asymmetric() -> ModuleType:
     global SHIM_APPLIED
     try:
-        from oscrypto.errors import LibraryNotFoundError  # type: ignore[import-untyped]
+        from oscrypto.errors import LibraryNotFoundError
     except ImportError as exc:
         raise BackendError(_OSCRYPTO_HINT) from exc
     try:
@@ -243,9 +241,9 @@ def backend_description() -> str:
         BackendError: the backend cannot be loaded.
     """
     load_backend()
-    import oscrypto  # type: ignore[import-untyped]
-    from oscrypto._openssl._libcrypto import libcrypto_version  # type: ignore[import-untyped]
-    from oscrypto.version import __version__  # type: ignore[import-untyped]
+    import oscrypto
+    from oscrypto._openssl._libcrypto import libcrypto_version
+    from oscrypto.version import __version__
 
     shim = ", version shim applied" if SHIM_APPLIED else ""
     return f"oscrypto {__version__} ({oscrypto.ffi()}), OpenSSL {libcrypto_version}{shim}"
@@ -423,6 +421,9 @@ def _parse_private_key_info(data: str | bytes) -> tuple[Any, bytes | None]:
         blocks = list(pem.unarmor(raw, multiple=True))
     except ValueError as exc:
         raise PEMError(_BAD_PEM) from exc
+    # asn1crypto accepts a cut-off "-----END " line; RFC 7468 (and Go) want it whole
+    if any(b"-----END " + label.encode() + b"-----" not in raw for label, _, _ in blocks):
+        raise PEMError(_BAD_PEM)
     params: str | None = None
     found = []
     for label, headers, der in blocks:

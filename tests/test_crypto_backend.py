@@ -20,7 +20,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import oscrypto  # type: ignore[import-untyped]
+import oscrypto
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
