@@ -282,9 +282,11 @@ def _range_error(fi: int, tok: str, value: int, pos: int, text: str) -> Schedule
     )
 
 
-def _parse_item(item: str, pos: int, fi: int, text: str, values: Set[int]) -> bool:
-    """Add one list item's values (robfig getRange); return its star bit."""
+def _parse_item(item: str, pos: int, fi: int, text: str) -> Tuple[range, bool]:
+    """Return one list item's values and its star bit (robfig getRange)."""
     label, lo, hi, _names, _hint = _FIELDS[fi]
+    if item == "*" or item == "?":
+        return range(lo, hi + 1), True
     range_text, _, step_text = item.partition("/")
     bounds = range_text.split("-")
     end_pos = pos
@@ -348,8 +350,7 @@ def _parse_item(item: str, pos: int, fi: int, text: str, values: Set[int]) -> bo
             text=text,
             span=(pos + len(range_text) + 1, pos + len(item)),
         )
-    values.update(range(start, end + 1, step))
-    return star
+    return range(start, end + 1, step), star
 
 
 def _parse_descriptor(text: str) -> Schedule:
@@ -439,14 +440,20 @@ def parse_schedule(expr: str) -> Schedule:
     for fi, (fpos, ftext) in enumerate(fields):
         known = _FIELD_CACHE.get((fi, ftext))
         if known is None:
-            values: Set[int] = set()
-            star = False
-            pos = fpos
-            for item in ftext.split(","):
-                if item and _parse_item(item, pos, fi, expr, values):
-                    star = True
-                pos += len(item) + 1
-            known = (tuple(sorted(values)), star)
+            if "," not in ftext:
+                values, star = _parse_item(ftext, fpos, fi, expr)
+                known = (tuple(values), star)
+            else:
+                union: Set[int] = set()
+                star = False
+                pos = fpos
+                for item in ftext.split(","):
+                    if item:
+                        values, item_star = _parse_item(item, pos, fi, expr)
+                        union.update(values)
+                        star = star or item_star
+                    pos += len(item) + 1
+                known = (tuple(sorted(union)), star)
             if len(_FIELD_CACHE) >= 4096:
                 _FIELD_CACHE.clear()
             _FIELD_CACHE[fi, ftext] = known
