@@ -14,14 +14,14 @@ Targets (issue 4): >= 2x cronsim on each iteration row; import no slower than cr
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import statistics
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -29,12 +29,14 @@ sys.path.insert(0, ROOT)
 
 from kpkilite import cron  # noqa: E402
 
+cronsim: Any
+croniter: Any
 try:
     import cronsim
 except ImportError:  # pragma: no cover - depends on the environment
     cronsim = None
 try:
-    import croniter
+    import croniter  # type: ignore[import-untyped, no-redef]
 except ImportError:  # pragma: no cover
     croniter = None
 
@@ -116,11 +118,9 @@ def _import_ms(module: str, runs: int) -> Optional[float]:
             if not line.startswith("import time:") or "|" not in line:
                 continue
             _, cumulative, name = line.split("|")
-            if name.startswith(" ") and not name.startswith("  "):  # top level: one space
-                try:
-                    out[name.strip()] = int(cumulative)
-                except ValueError:  # the header line
-                    pass
+            # top level has one leading space; the header line has no number
+            if name.startswith(" ") and not name.startswith("  ") and cumulative.strip().isdigit():
+                out[name.strip()] = int(cumulative)
         return out
 
     try:
@@ -149,7 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("python    %s" % sys.version.split()[0])
     print()
 
-    rows = []
+    rows: List[Tuple[str, float, Dict[str, Optional[float]], float, Optional[str]]] = []
     parse_n = 20_000
     per_call = 1e6 / parse_n
     ours = _median_time(_parse_loop(lambda: cron.parse_schedule(PARSE_EXPR), parse_n), repeat)
@@ -169,7 +169,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for tz in ZONES:
         for expr in EXPRS:
             label = "%s next %s %s (s)" % (format(n, ","), expr, tz)
-            mine = _median_time(lambda e=expr, z=tz: iterate_kpkilite(e, z, n), repeat)
+            mine = _median_time(partial(iterate_kpkilite, expr, tz, n), repeat)
             times: Dict[str, Optional[float]] = {}
             agree = []
             for name, mod in peers:
@@ -177,7 +177,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     times[name] = None
                     continue
                 fn = iterate_cronsim if name == "cronsim" else iterate_croniter
-                times[name] = _median_time(lambda e=expr, z=tz, f=fn: f(e, z, n), repeat)
+                times[name] = _median_time(partial(fn, expr, tz, n), repeat)
                 a = iterate_kpkilite(expr, tz, 2000)
                 b = fn(expr, tz, 2000)
                 same = all(x.astimezone(timezone.utc) == y.astimezone(timezone.utc)
@@ -196,7 +196,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     )  # fmt: skip
     print(header)
     print("-" * len(header))
-    notes = []
+    notes: List[str] = []
     for label, mine, times, scale, note in rows:
         cells = []
         ratios = []
