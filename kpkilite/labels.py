@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -456,6 +457,34 @@ def _compile(requirements: tuple[Requirement, ...]) -> MatchFunction:
     return match
 
 
+# Compiled matchers by requirements: selectors parsed again from the same text share the code.
+_compile_cached = functools.lru_cache(maxsize=512)(_compile)
+
+
+def _compile_on_first_use(selector: Selector) -> MatchFunction:
+    """A stand-in ``matches`` that compiles on its first call and then steps aside.
+
+    Parsing stays cheap for selectors that are only validated or printed; the
+    first match installs the compiled function on the selector, so later
+    ``selector.matches`` lookups get it directly. A copy of the stand-in taken
+    before that keeps working through its own cached reference. Holds the
+    selector weakly: no reference cycle.
+    """
+    ref = weakref.ref(selector)
+    requirements = selector.requirements
+    compiled: list[MatchFunction] = []
+
+    def first_use(labels: LabelsMapping) -> bool:
+        if not compiled:
+            compiled.append(_compile_cached(requirements))
+            owner = ref()
+            if owner is not None:
+                object.__setattr__(owner, "matches", compiled[0])
+        return compiled[0](labels)
+
+    return first_use
+
+
 def _by_key(req: Requirement) -> str:
     return req.key
 
@@ -500,7 +529,13 @@ class Selector:
         reqs = tuple(sorted(reqs, key=_by_key))  # stable: same-key order is kept
         object.__setattr__(self, "requirements", reqs)
         object.__setattr__(self, "_text", ",".join([str(r) for r in reqs]))
-        object.__setattr__(self, "matches", _never if self.selects_nothing else _compile(reqs))
+        if self.selects_nothing:
+            match: MatchFunction = _never
+        elif not reqs:
+            match = _always
+        else:
+            match = _compile_on_first_use(self)
+        object.__setattr__(self, "matches", match)
 
     def __str__(self) -> str:
         return self._text
@@ -560,115 +595,121 @@ _BINARY_OPS: dict[str, str] = {
 }
 _END = ""  # literal of the end-of-text token; no real token is empty
 
-Token = tuple[str, int, int]  # literal, start, end
-
 
 def _shown(lit: str) -> str:
     return "end of string" if lit == _END else repr(lit)
 
 
 class _Parser:
-    """Recursive descent over the token list; every error carries the token's span."""
+    """Recursive descent over the token texts; an error finds its token's span by index."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens: list[Token] = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-        self.tokens.append((_END, len(text), len(text) + 1))
+        self.tokens: list[str] = _TOKEN.findall(text)
+        self.tokens.append(_END)
         self.pos = 0
 
-    def fail(self, message: str, token: Token) -> SelectorError:
-        return SelectorError(message, text=self.text, span=(token[1], token[2]))
+    def fail(self, message: str, index: int) -> SelectorError:
+        """The error about token ``index``; the end token's span is just past the text."""
+        n = len(self.text)
+        span = (n, n + 1)
+        if index < len(self.tokens) - 1:
+            for i, m in enumerate(_TOKEN.finditer(self.text)):
+                if i == index:
+                    span = m.span()
+                    break
+        return SelectorError(message, text=self.text, span=span)
 
     def parse(self) -> list[Requirement]:
         requirements: list[Requirement] = []
-        if self.tokens[0][0] == _END:
+        if self.tokens[0] == _END:
             return requirements
         context = "expected a label key, '!' or end of string"
         while True:
             requirements.append(self.requirement(context))
-            token = self.tokens[self.pos]
-            if token[0] == _END:
+            lit = self.tokens[self.pos]
+            if lit == _END:
                 return requirements
-            if token[0] != ",":
-                raise self.fail(f"found {_shown(token[0])}, expected ',' or end of string", token)
+            if lit != ",":
+                raise self.fail(f"found {_shown(lit)}, expected ',' or end of string", self.pos)
             self.pos += 1
             context = "expected a label key or '!' after ','"
 
     def requirement(self, context: str) -> Requirement:
         tokens = self.tokens
-        token = tokens[self.pos]
-        negated = token[0] == "!"
+        key = tokens[self.pos]
+        negated = key == "!"
         if negated:
             self.pos += 1
-            token = tokens[self.pos]
+            key = tokens[self.pos]
             context = "expected a label key after '!'"
-        key = token[0]
         if key in _SYMBOLS or key == _END:
-            raise self.fail(f"found {_shown(key)}, {context}", token)
+            raise self.fail(f"found {_shown(key)}, {context}", self.pos)
         problem = _key_problem(key)
         if problem is not None:
-            raise self.fail(f"label key {key!r}: {problem}", token)
+            raise self.fail(f"label key {key!r}: {problem}", self.pos)
         self.pos += 1
-        op_token = tokens[self.pos]
-        if negated or op_token[0] in (",", _END):
+        op_lit = tokens[self.pos]
+        if negated or op_lit == "," or op_lit == _END:
             # "!key" takes no operator; whatever follows is the caller's to judge.
             return _make_requirement(key, "!" if negated else "exists", ())
-        op = _BINARY_OPS.get(op_token[0])
+        op = _BINARY_OPS.get(op_lit)
         if op is None:
             raise self.fail(
-                f"found {_shown(op_token[0])}, expected an operator: in, notin, =, ==, !=, >, <",
-                op_token,
+                f"found {_shown(op_lit)}, expected an operator: in, notin, =, ==, !=, >, <",
+                self.pos,
             )
+        op_index = self.pos
         self.pos += 1
         if op in _SET_OPS:
-            values, spans = self.value_list(op_token[0])
+            values, where = self.value_list(op_lit)
         else:
-            values, spans = self.exact_value(op_token[0])
-        bad = _values_problem(op, tuple(values), op_token[0])
+            values, where = self.exact_value(op_lit)
+        bad = _values_problem(op, values, op_lit)
         if bad is not None:
             index, message = bad
-            span = spans[index] if index >= 0 else (op_token[1], op_token[2])
-            raise SelectorError(message, text=self.text, span=span)
-        return _make_requirement(key, op, tuple(values))
+            raise self.fail(message, where[index] if index >= 0 else op_index)
+        return _make_requirement(key, op, values)
 
-    def exact_value(self, op_lit: str) -> tuple[list[str], list[tuple[int, int]]]:
-        token = self.tokens[self.pos]
-        lit = token[0]
-        if lit in (",", _END):  # "a=" and "a=,b": the value is ""
-            return [""], [(token[1], token[1] + 1)]
+    def exact_value(self, op_lit: str) -> tuple[tuple[str, ...], list[int]]:
+        """The value after ``=``, ``==``, ``!=``, ``>``, ``<``, and its token index."""
+        lit = self.tokens[self.pos]
+        if lit == "," or lit == _END:  # "a=" and "a=,b": the value is ""
+            return ("",), [self.pos]
         if lit in _SYMBOLS:
-            raise self.fail(f"found {_shown(lit)}, expected a value after {op_lit!r}", token)
+            raise self.fail(f"found {_shown(lit)}, expected a value after {op_lit!r}", self.pos)
         self.pos += 1
-        return [lit], [(token[1], token[2])]
+        return (lit,), [self.pos - 1]
 
-    def value_list(self, op_lit: str) -> tuple[list[str], list[tuple[int, int]]]:
+    def value_list(self, op_lit: str) -> tuple[tuple[str, ...], list[int]]:
+        """The values of ``( ... )`` in input order, and their token indexes."""
         tokens = self.tokens
-        token = tokens[self.pos]
-        if token[0] != "(":
-            raise self.fail(f"found {_shown(token[0])}, expected '(' after {op_lit!r}", token)
+        if tokens[self.pos] != "(":
+            raise self.fail(
+                f"found {_shown(tokens[self.pos])}, expected '(' after {op_lit!r}", self.pos
+            )
         values: list[str] = []
-        spans: list[tuple[int, int]] = []
+        where: list[int] = []
         slot_open = True  # at the start of a slot: no value read since '(' or the last ','
         while True:
             self.pos += 1
-            token = tokens[self.pos]
-            lit = token[0]
+            lit = tokens[self.pos]
             if lit == "," or lit == ")":
                 if slot_open:  # an empty slot: "()", "(,a)", "(a,,b)", "(a,)"
                     values.append("")
-                    spans.append((token[1], token[2]))
+                    where.append(self.pos)
                 if lit == ")":
                     self.pos += 1
-                    return values, spans
+                    return tuple(values), where
                 slot_open = True
             elif slot_open and lit not in _SYMBOLS and lit != _END:
                 values.append(lit)
-                spans.append((token[1], token[2]))
+                where.append(self.pos)
                 slot_open = False
             elif slot_open:
-                raise self.fail(f"found {_shown(lit)}, expected a value, ',' or ')'", token)
+                raise self.fail(f"found {_shown(lit)}, expected a value, ',' or ')'", self.pos)
             else:
-                raise self.fail(f"found {_shown(lit)}, expected ',' or ')'", token)
+                raise self.fail(f"found {_shown(lit)}, expected ',' or ')'", self.pos)
 
 
 def parse_selector(text: str) -> Selector:

@@ -460,7 +460,13 @@ def test_compiled_matcher_never_writes_unchecked_text_into_code() -> None:
 
 def test_compiled_matcher_uses_constants_for_valid_selectors() -> None:
     sel = parse_selector("app=web,env in (prod,staging),tier!=db,x>5,!y,z")
-    assert sel.matches.__code__.co_freevars == ()
+    stand_in = sel.matches
+    assert stand_in({"app": "web", "env": "prod", "x": "6", "z": ""}) is True  # compiles
+    assert sel.matches is not stand_in and sel.matches.__code__.co_freevars == ()
+    assert stand_in({"app": "web", "env": "qa", "x": "6", "z": ""}) is False
+    again = parse_selector("z,!y,x>5,tier!=db,env in (staging,prod),app=web")
+    again.matches({})
+    assert again.matches is sel.matches  # compiled once per distinct selector
     assert frozenset({"prod", "staging"}) in sel.matches.__code__.co_consts
 
 
