@@ -863,3 +863,18 @@ def test_cli_selector_labels_json(tmp_path: Path) -> None:
     doc.write_text(json.dumps({"metadata": {"labels": {"app": "web", "env": "prod"}}}))
     assert _cli("env in (prod,staging)", "--labels-json", str(doc)).returncode == 0
     assert _cli("env notin (prod)", "--labels-json", str(doc)).returncode == 1
+
+
+# --- the user docs -------------------------------------------------------------------------------
+
+
+def test_docs_examples() -> None:
+    import doctest
+
+    result = doctest.testfile(
+        str(ROOT / "docs" / "labels.md"),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 20
+    assert result.failed == 0
