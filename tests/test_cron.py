@@ -604,3 +604,15 @@ def test_shared_conformance_case(case: dict) -> None:  # type: ignore[type-arg]
             if extra:
                 assert len(got) == len(case[key])
             assert _same(got[: len(case[key])], case[key]), [g.isoformat() for g in got]
+
+
+def test_docs_examples_run() -> None:
+    import doctest
+
+    path = os.path.join(ROOT, "docs", "cron.md")
+    result = doctest.testfile(
+        path,
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 10 and result.failed == 0

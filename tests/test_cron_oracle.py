@@ -227,3 +227,12 @@ def test_next_and_previous_agree(text: str, naive: datetime, zone_name: str) -> 
         # nothing fires strictly between prev and start
         after_prev = next_fire_time(s, prev, tz=zone_name)
         assert after_prev is not None and after_prev.astimezone(UTC) >= start
+
+
+def test_day_without_midnight_does_not_leak_into_the_next_day() -> None:
+    # America/Santiago skips 2024-09-08 00:00. robfig's hour loop runs from the 7th into the 8th
+    # without re-checking the day and fires '0 5 7 9 *' on the 8th; the wall clock says 2025.
+    start = datetime.fromisoformat("2024-09-07T12:00:00-04:00")
+    got = next_fire_time("0 5 7 9 *", start, tz="America/Santiago")
+    assert got is not None and got.isoformat() == "2025-09-07T05:00:00-03:00"
+    assert matches(parse_schedule("0 5 7 9 *"), got)
