@@ -1,0 +1,769 @@
+"""The Kubernetes certificate set, made idempotently from the pieces in csr/signing/files.
+
+:func:`ensure_k8s_pki` makes a directory hold the chapter's set (one CA and five
+leaves, as the cfssl walk-through makes them with ``gencert | cfssljson -bare``)
+and returns what it did, one :class:`CertResult` per certificate. Run it again
+with the same inputs and it writes nothing.
+
+The rules, in the order they are applied:
+
+1. Every input is validated before anything is generated or written.
+2. The CA is reused whenever it exists and works. A CA certificate without its
+   key, a key without its certificate, a key that does not match, a certificate
+   that is not a CA or has expired: each is an error naming the file, unless
+   ``force`` is set, which makes a new CA (and so re-issues every leaf).
+3. A leaf is re-issued only when one of its files is missing, it does not verify
+   against the CA, its key (or CSR) does not match it, its subject is not the
+   one the table asks for, it lacks a requested host, or it expires within
+   ``renew_before`` (unless it already lasts as long as the CA allows).
+4. Keys are generated in parallel threads (libcrypto releases the GIL), then
+   the leaves are signed.
+5. Writing is all-or-nothing across runs: the new files are first written, in
+   one atomic step, to a journal (``.k8s-pki.journal``, mode 0600) in the
+   directory; then each file is replaced by temp-file-and-rename
+   (:func:`kpkilite.files.write_bare`); then the journal is removed. A run that
+   is killed half-way leaves every file either as it was or complete, and the
+   next run finishes the interrupted one from the journal before it checks
+   anything (only when every file is still either its old or its new self).
+
+Certificate sets are tables of :class:`CertDef` in :data:`LAYOUTS`, so another
+layout (kubeadm's) is another table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypedDict,
+    Union,
+)
+
+from . import _spec
+from ._duration import MINUTE
+from .csr import KEY_SIZES, check_hosts, parse_csr_spec, parse_duration_field
+from .errors import CSRSpecError, FileError, KpkiliteError, PEMError, SigningConfigError
+
+__all__ = [
+    "DEFAULT_HOSTS",
+    "LAYOUTS",
+    "CertDef",
+    "CertResult",
+    "ensure_k8s_pki",
+    "format_result",
+]
+
+StrPath = Union[str, "os.PathLike[str]"]
+
+#: The subject fields every certificate of the chapter shares (its CSR files' ``names``).
+_BEIJING = {"C": "CN", "ST": "BeiJing", "L": "BeiJing"}
+
+
+@dataclass(frozen=True)
+class CertDef:
+    """One certificate of a layout: file base name, subject, hosts, and who signs it.
+
+    ``names`` is the single cfssl ``names`` entry (``C``, ``ST``, ``L``, ``O``,
+    ``OU``). ``signer`` is the base name of the CA that signs it (None for a
+    self-signed root). ``extra_hosts`` marks the certificate that ``hosts=``
+    adds to.
+    """
+
+    name: str
+    CN: str
+    names: Mapping[str, str]
+    hosts: Tuple[str, ...] = ()
+    signer: Optional[str] = "ca"
+    extra_hosts: bool = False
+
+    @property
+    def is_ca(self) -> bool:
+        return self.signer is None
+
+
+#: The ``kubernetes`` certificate's default hosts: the chapter's list without the book's
+#: site-specific entries (192.168.1.145, 192.168.1.146, etcd01, kube-api.jd.com,
+#: Kubernetes-master1), plus 10.0.0.1, the chapter's first service address.
+DEFAULT_HOSTS: Tuple[str, ...] = (
+    "127.0.0.1",
+    "10.0.0.1",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster",
+    "kubernetes.default.svc.cluster.local",
+)
+
+#: Layout name -> its certificates, CAs first. "chapter": the cfssl walk-through's six
+#: CSR files (ca-csr.json, kubernetes-csr.json, admin-csr.json, kube-proxy-csr.json,
+#: kube-controller-manager-csr.json, kube-scheduler-csr.json).
+LAYOUTS: Dict[str, Tuple[CertDef, ...]] = {
+    "chapter": (
+        CertDef("ca", "kubernetes", dict(_BEIJING, O="Kubernetes", OU="System"), signer=None),
+        CertDef("kubernetes", "kubernetes", dict(_BEIJING, O="Kubernetes", OU="System"),
+                DEFAULT_HOSTS, extra_hosts=True),
+        CertDef("admin", "admin", dict(_BEIJING, O="system:masters", OU="System")),
+        CertDef("kube-proxy", "system:kube-proxy", dict(_BEIJING, O="Kubernetes", OU="System")),
+        CertDef("kube-controller-manager", "system:kube-controller-manager",
+                dict(_BEIJING, O="system:kube-controller-manager", OU="system"), ("127.0.0.1",)),
+        CertDef("kube-scheduler", "system:kube-scheduler",
+                dict(_BEIJING, O="system:kube-scheduler", OU="4Paradigm"), ("127.0.0.1",)),
+    ),
+}
+
+#: The chapter's signing profile name and its usages (ca-config.json). ECDSA keys get the
+#: same list without "key encipherment" (RFC 8813 section 3: not for ECDSA keys).
+PROFILE = "kubernetes"
+_USAGES = {
+    "rsa": ("signing", "key encipherment", "server auth", "client auth"),
+    "ecdsa": ("signing", "server auth", "client auth"),
+}
+_BACKDATE = 5 * MINUTE  # signing.py's default backdate; notBefore = now - 5m
+JOURNAL = ".k8s-pki.journal"
+_PARTS = (("cert", ".pem"), ("key", "-key.pem"), ("csr", ".csr"))
+
+
+class CertResult(TypedDict):
+    """What :func:`ensure_k8s_pki` did with one certificate.
+
+    ``action`` is ``"created"`` (none of its files existed), ``"renewed"``
+    (re-issued; ``reason`` says why) or ``"kept"``. ``not_after`` is the
+    certificate's notAfter as RFC 3339 UTC (``2035-06-01T10:00:00Z``).
+    """
+
+    name: str
+    action: str
+    path: str
+    files: List[str]
+    not_after: str
+    reason: str
+
+
+@dataclass
+class _Options:
+    algo: str
+    size: int
+    expiry: int
+    ca_expiry: int
+    renew_before: int
+    renew_before_text: str
+    specs: Dict[str, Dict[str, Any]]
+    groups: Dict[str, Dict[str, List[object]]]
+
+
+@dataclass
+class _Plan:
+    cdef: CertDef
+    action: str = "kept"
+    reason: str = ""
+    not_after: Optional[datetime] = None
+    bundle: Dict[str, str] = field(default_factory=dict)
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+def _utcnow(now: Optional[datetime]) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(now, datetime):
+        raise TypeError("now must be a datetime, not %s" % type(now).__name__)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise TypeError("now must be an aware datetime (e.g. datetime.now(timezone.utc))")
+    return now.astimezone(timezone.utc)
+
+
+def _check_options(
+    layout: str,
+    hosts: Sequence[str],
+    algo: str,
+    size: Optional[int],
+    expiry: str,
+    ca_expiry: str,
+    renew_before: str,
+) -> _Options:
+    """Validate every input and build the CSR specs; raises before anything is generated."""
+    from ._asn1 import classify_hosts
+
+    if not isinstance(layout, str):
+        raise TypeError("layout must be a str, not %s" % type(layout).__name__)
+    if layout not in LAYOUTS:
+        raise CSRSpecError("layout: %r is not a known layout (layouts: %s)"
+                           % (layout, ", ".join(sorted(LAYOUTS))))
+    if isinstance(hosts, (str, bytes)) or not isinstance(hosts, Sequence):
+        raise TypeError("hosts must be a sequence of str, not %s" % type(hosts).__name__)
+    for host in hosts:
+        if not isinstance(host, str):
+            raise TypeError("hosts must hold str, not %s" % type(host).__name__)
+    check_hosts(list(hosts), "hosts")
+    if not isinstance(algo, str):
+        raise TypeError("algo must be a str, not %s" % type(algo).__name__)
+    if algo not in KEY_SIZES:
+        raise CSRSpecError("algo: %r is not supported; use \"rsa\" or \"ecdsa\"" % algo)
+    if size is None:
+        size = KEY_SIZES[algo][0]
+    elif isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError("size must be an int, not %s" % type(size).__name__)
+    elif size not in KEY_SIZES[algo]:
+        raise CSRSpecError("size: %d is not supported for %s keys; supported sizes: %s"
+                           % (size, algo, ", ".join(str(s) for s in KEY_SIZES[algo])))
+    expiry_ns = parse_duration_field(expiry, "expiry", SigningConfigError)
+    ca_expiry_ns = parse_duration_field(ca_expiry, "ca_expiry", SigningConfigError)
+    renew_ns = parse_duration_field(renew_before, "renew_before", SigningConfigError)
+    if renew_ns >= expiry_ns:
+        raise SigningConfigError(
+            "renew_before: %s is not shorter than expiry %s; every run would re-issue every "
+            "certificate" % (renew_before, expiry))
+    specs: Dict[str, Dict[str, Any]] = {}
+    groups: Dict[str, Dict[str, List[object]]] = {}
+    for cdef in LAYOUTS[layout]:
+        wanted = list(cdef.hosts)
+        if cdef.extra_hosts:
+            wanted += [h for h in hosts if h not in wanted]
+        spec: Dict[str, Any] = {
+            "CN": cdef.CN,
+            "hosts": wanted,
+            "key": {"algo": algo, "size": size},
+            "names": [dict(cdef.names)],
+        }
+        if cdef.is_ca:
+            # The CA outlives the leaves: the chapter's 87600h, or longer if expiry is.
+            spec["ca"] = {"expiry": ca_expiry if ca_expiry_ns >= expiry_ns else expiry}
+        parse_csr_spec(spec)  # the table and the hosts together: raises CSRSpecError
+        specs[cdef.name] = spec
+        groups[cdef.name] = classify_hosts(wanted)
+    return _Options(algo, size, expiry_ns, max(ca_expiry_ns, expiry_ns), renew_ns,
+                    renew_before, specs, groups)
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def _paths(directory: str, name: str) -> Dict[str, str]:
+    return {part: os.path.join(directory, name + suffix) for part, suffix in _PARTS}
+
+
+def _read_optional(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FileError("%s: cannot read (%s)" % (path, exc.strerror)) from None
+
+
+@contextlib.contextmanager
+def _locked(directory: str) -> Iterator[None]:
+    """Hold an exclusive flock on the directory itself, so two runs never interleave."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise FileError("%s: another k8s-pki run is working in this directory; "
+                            "wait for it to finish" % directory) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_litter(directory: str, names: Sequence[str]) -> None:
+    """Delete temporary files an interrupted run left (``.NAME.pem.XXXX.tmp``)."""
+    targets = {JOURNAL} | {n + s for n in names for _, s in _PARTS}
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(".") and entry.endswith(".tmp")):
+            continue
+        base = entry[1:].rsplit(".", 2)[0]
+        if base in targets:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, entry))
+
+
+def _sha256(data: Optional[bytes]) -> Optional[str]:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _write_journal(directory: str, plans: Sequence[_Plan]) -> str:
+    from .files import atomic_write
+
+    entries = []
+    for plan in plans:
+        for part, path in _paths(directory, plan.cdef.name).items():
+            entries.append({
+                "file": os.path.basename(path),
+                "mode": 0o600 if part == "key" else 0o644,
+                "old_sha256": _sha256(_read_optional(path)),
+                "data": plan.bundle[part],
+            })
+    journal = os.path.join(directory, JOURNAL)
+    atomic_write(journal, json.dumps({"kpkilite_journal": 1, "files": entries}), mode=0o600)
+    return journal
+
+
+def _recover(directory: str) -> None:
+    """Finish a run that was killed after its journal was written (see the module docs)."""
+    from .files import atomic_write
+
+    journal = os.path.join(directory, JOURNAL)
+    raw = _read_optional(journal)
+    if raw is None:
+        return
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        entries = [(str(e["file"]), int(e["mode"]), e["old_sha256"], str(e["data"]))
+                   for e in doc["files"]]
+        if any(os.path.basename(f) != f or f in ("", ".", "..") for f, _, _, _ in entries):
+            raise ValueError("a file name with a directory part")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        _spec.warn("%s: not a k8s-pki journal; removed it" % journal)
+        os.unlink(journal)
+        return
+    todo = []
+    started = False
+    for name, mode, old, data in entries:
+        current = _read_optional(os.path.join(directory, name))
+        if current == data.encode("utf-8"):
+            started = True
+        elif _sha256(current) == old:
+            todo.append((name, mode, data))
+        else:
+            _spec.warn("%s: %s changed since an interrupted run; that run is abandoned"
+                       % (journal, name))
+            os.unlink(journal)
+            return
+    for name, mode, data in todo if started else ():
+        atomic_write(os.path.join(directory, name), data, mode=mode)
+    if started and todo:
+        _spec.warn("finished an interrupted run: wrote %s" % ", ".join(n for n, _, _ in todo))
+    os.unlink(journal)
+
+
+# --- checks ------------------------------------------------------------------------------
+
+
+def _load_cert(data: bytes, path: str) -> Any:
+    from asn1crypto import x509
+
+    from ._pem import first_pem
+
+    try:
+        cert = x509.Certificate.load(first_pem(data, ["CERTIFICATE"]), strict=True)
+        _ = cert["tbs_certificate"]["subject"].native
+        _ = cert["tbs_certificate"]["validity"]["not_after"].native
+        _ = cert.basic_constraints_value, cert.subject_alt_name_value
+    except PEMError as exc:
+        raise PEMError("%s: %s" % (path, exc.message)) from None
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise PEMError("%s: not a valid X.509 certificate (%s)" % (path, exc)) from None
+    return cert
+
+
+def _not_after(cert: Any) -> datetime:
+    value: datetime = cert["tbs_certificate"]["validity"]["not_after"].native
+    return value
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _force_hint() -> str:
+    return "; to make a new CA and re-issue every certificate, use --force (force=True)"
+
+
+def _check_ca(
+    directory: str, name: str, moment: datetime, force: bool
+) -> Tuple[str, str, Optional[bytes], Optional[bytes]]:
+    """Decide what to do with the CA: ``(action, reason, cert, key)`` of the one on disk.
+
+    Raises:
+        FileError: one half of the CA is missing (and not ``force``).
+        PEMError, KpkiliteError: the CA cannot be used (and not ``force``).
+    """
+    from . import _crypto
+    from .certinfo import key_matches_cert
+
+    paths = _paths(directory, name)
+    cert_b, key_b = _read_optional(paths["cert"]), _read_optional(paths["key"])
+    if cert_b is None and key_b is None:
+        return "created", "", None, None
+    problem: Optional[KpkiliteError] = None
+    if key_b is None or cert_b is None:
+        gone, there = ("key", "cert") if key_b is None else ("cert", "key")
+        what = "CA private key" if gone == "key" else "CA certificate"
+        problem = FileError("%s: the %s is missing, but %s exists%s"
+                            % (paths[gone], what, paths[there], _force_hint()))
+        reason = "--force: %s was missing" % os.path.basename(paths[gone])
+    else:
+        reason = ""
+        try:
+            cert = _load_cert(cert_b, paths["cert"])
+            bc = cert.basic_constraints_value
+            try:
+                _crypto.load_private_key(key_b)
+            except PEMError as exc:
+                raise PEMError("%s: %s" % (paths["key"], exc.message)) from None
+            if bc is None or not bc["ca"].native:
+                raise FileError("%s: not a CA certificate (no basicConstraints CA:TRUE)%s"
+                                % (paths["cert"], _force_hint()))
+            if not key_matches_cert(key_b, cert_b):
+                raise FileError("%s does not match %s (their public keys differ)%s"
+                                % (paths["key"], paths["cert"], _force_hint()))
+            if _not_after(cert) <= moment:
+                raise FileError("%s: the CA expired on %s%s"
+                                % (paths["cert"], _rfc3339(_not_after(cert)), _force_hint()))
+        except KpkiliteError as exc:
+            problem = exc
+            text = exc.message if isinstance(exc, PEMError) else str(exc)
+            reason = "--force: " + text.split(_force_hint())[0].replace(directory + os.sep, "")
+    if problem is None:
+        return "kept", "", cert_b, key_b
+    if not force:
+        if isinstance(problem, PEMError):
+            raise PEMError(problem.message + _force_hint()) from None
+        raise problem
+    return "renewed", reason, None, None
+
+
+def _spki_der(request_or_cert: Any, kind: str) -> bytes:
+    if kind == "csr":
+        der: bytes = request_or_cert["certification_request_info"]["subject_pk_info"].dump()
+    else:
+        der = request_or_cert["tbs_certificate"]["subject_public_key_info"].dump()
+    return der
+
+
+def _sans(cert: Any) -> Tuple[set, set]:  # type: ignore[type-arg]
+    dns, ips = set(), set()
+    san = cert.subject_alt_name_value
+    for gn in san if san is not None else ():
+        if gn.name == "dns_name":
+            dns.add(str(gn.native).lower())
+        elif gn.name == "ip_address":
+            ips.add(bytes(gn.chosen.contents))
+        elif gn.name in ("rfc822_name", "uniform_resource_identifier"):
+            dns.add(str(gn.native))
+    return dns, ips
+
+
+def _leaf_reason(
+    directory: str,
+    cdef: CertDef,
+    options: _Options,
+    ca_cert: bytes,
+    ca_not_after: datetime,
+    moment: datetime,
+) -> Tuple[str, Optional[datetime]]:
+    """Why the leaf must be re-issued ("" when it is fine) and its current notAfter."""
+    from asn1crypto import csr as asn1csr
+
+    from . import _asn1
+    from ._pem import first_pem
+    from .certinfo import is_issued_by, key_matches_cert
+
+    paths = _paths(directory, cdef.name)
+    data = {part: _read_optional(path) for part, path in paths.items()}
+    base = {part: os.path.basename(path) for part, path in paths.items()}
+    for part in ("cert", "key", "csr"):
+        if data[part] is None:
+            return "%s is missing" % base[part], None
+    cert_b, key_b, csr_b = data["cert"], data["key"], data["csr"]
+    assert cert_b is not None and key_b is not None and csr_b is not None
+    try:
+        cert = _load_cert(cert_b, base["cert"])
+    except PEMError as exc:
+        return exc.message, None
+    not_after = _not_after(cert)
+    if not is_issued_by(cert_b, ca_cert):
+        return "%s is not signed by the CA" % base["cert"], not_after
+    try:
+        if not key_matches_cert(key_b, cert_b):
+            return "%s does not match %s" % (base["key"], base["cert"]), not_after
+    except PEMError as exc:
+        return "%s: %s" % (base["key"], exc.message), not_after
+    try:
+        request = asn1csr.CertificationRequest.load(
+            first_pem(csr_b, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]), strict=True)
+        csr_key = _spki_der(request, "csr")
+    except (PEMError, ValueError, TypeError, KeyError) as exc:
+        detail = exc.message if isinstance(exc, PEMError) else str(exc)
+        return "%s does not parse (%s)" % (base["csr"], detail), not_after
+    if csr_key != _spki_der(cert, "cert"):
+        return "%s does not match %s" % (base["csr"], base["key"]), not_after
+    parsed = parse_csr_spec(options.specs[cdef.name])
+    expected = _asn1.build_name(parsed.names, parsed.CN)
+    subject = cert["tbs_certificate"]["subject"]
+    if subject != expected:
+        return ("subject is %r, expected %r" % (subject.human_friendly, expected.human_friendly),
+                not_after)
+    dns, ips = _sans(cert)
+    groups = options.groups[cdef.name]
+    lacking = [str(h) for h in groups["dns"] if str(h).lower() not in dns]
+    lacking += [str(h) for k in ("email", "uri") for h in groups[k] if str(h) not in dns]
+    lacking += [_format_ip(h) for h in groups["ip"] if h not in ips]
+    if lacking:
+        return "lacks host%s %s" % ("s" if len(lacking) > 1 else "", ", ".join(lacking)), not_after
+    left = not_after - moment
+    if left < timedelta(microseconds=options.renew_before // 1000) and not_after < ca_not_after:
+        when = "expired" if left <= timedelta(0) else "expires"
+        return ("%s %s, within --renew-before %s"
+                % (when, _rfc3339(not_after), options.renew_before_text), not_after)
+    return "", not_after
+
+
+def _format_ip(raw: object) -> str:
+    import ipaddress
+
+    assert isinstance(raw, bytes)
+    return str(ipaddress.ip_address(raw))
+
+
+# --- issuing -----------------------------------------------------------------------------
+
+
+def _leaf_config(options: _Options, ca_not_after: datetime, moment: datetime) -> Dict[str, Any]:
+    """The chapter's ca-config.json, with the expiry cut so no leaf outlives its CA."""
+    from ._asn1 import backdated
+
+    not_before = backdated(moment, timedelta(microseconds=_BACKDATE // 1000))
+    room = int((ca_not_after - not_before).total_seconds())
+    seconds = min(options.expiry // 1_000_000_000, room)
+    return {"signing": {"profiles": {PROFILE: {
+        "usages": list(_USAGES[options.algo]),
+        "expiry": "%ds" % max(seconds, 1),
+    }}}}
+
+
+def _generate(
+    plans: Sequence[_Plan], options: _Options, moment: datetime, max_workers: Optional[int]
+) -> None:
+    """Make every key needed, in parallel threads; CAs come back signed, leaves as CSRs."""
+    from .csr import generate_csr
+    from .signing import create_ca
+
+    jobs: List[Tuple[_Plan, Callable[[], Dict[str, str]]]] = []
+    for plan in plans:
+        spec = options.specs[plan.cdef.name]
+        if plan.cdef.is_ca:
+            jobs.append((plan, functools.partial(create_ca, spec, now=moment)))
+        else:
+            jobs.append((plan, functools.partial(generate_csr, spec)))
+    if not jobs:
+        return
+    workers = max_workers if max_workers is not None else len(jobs)
+    if workers <= 1:
+        for plan, job in jobs:
+            plan.bundle = job()
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kpkilite-keygen") as pool:
+        futures: List[Tuple[_Plan, Future[Dict[str, str]]]] = [
+            (plan, pool.submit(job)) for plan, job in jobs]
+        try:
+            for plan, future in futures:
+                plan.bundle = future.result()
+        except BaseException:
+            for _, future in futures:
+                future.cancel()
+            raise
+
+
+def ensure_k8s_pki(
+    directory: StrPath = ".",
+    *,
+    hosts: Sequence[str] = (),
+    algo: str = "rsa",
+    size: Optional[int] = None,
+    expiry: str = "87600h",
+    renew_before: str = "720h",
+    force: bool = False,
+    layout: str = "chapter",
+    ca_expiry: str = "87600h",
+    now: Optional[datetime] = None,
+    max_workers: Optional[int] = None,
+) -> List[CertResult]:
+    """Make ``directory`` hold a complete, valid Kubernetes certificate set; say what was done.
+
+    Files are cfssljson ``-bare`` style: ``NAME.pem``, ``NAME-key.pem`` (0600),
+    ``NAME.csr`` for ``ca``, ``kubernetes``, ``admin``, ``kube-proxy``,
+    ``kube-controller-manager`` and ``kube-scheduler``, with the chapter's
+    subjects, the ``kubernetes`` profile's usages (without ``key encipherment``
+    for ECDSA, RFC 8813) and hosts. The rules for reuse and renewal are in the
+    module docstring.
+
+    Args:
+        directory: where the files live; created if missing.
+        hosts: extra hosts for the ``kubernetes`` (API server and etcd) certificate.
+        algo: ``"rsa"`` or ``"ecdsa"``, for keys generated by this run.
+        size: key size; default 2048 for RSA, 256 for ECDSA.
+        expiry: leaf validity, a Go duration (the profile's ``expiry``).
+        renew_before: re-issue a leaf that expires within this Go duration.
+        force: replace a CA that cannot be used (half missing, mismatched, not a
+            CA, expired) with a new one. A working CA is always kept.
+        layout: which table of :data:`LAYOUTS` to make.
+        ca_expiry: validity of a new CA (at least ``expiry``).
+        now: the current time (aware datetime); default the current UTC time.
+        max_workers: key-generation threads; default one per key to generate.
+
+    Returns:
+        One :class:`CertResult` per certificate, in the layout's order.
+
+    Raises:
+        CSRSpecError: a bad host, algorithm or size (nothing was written).
+        SigningConfigError: a bad ``expiry``, ``ca_expiry`` or ``renew_before``.
+        FileError: a CA file is missing or unusable without ``force``; the
+            directory cannot be written; another run holds the directory.
+        PEMError: the CA certificate or key does not parse (without ``force``).
+        BackendError: libcrypto cannot be used.
+    """
+    moment = _utcnow(now)
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError("directory must be a str or path, not %s" % type(directory).__name__)
+    options = _check_options(layout, hosts, algo, size, expiry, ca_expiry, renew_before)
+    path = os.fspath(directory)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise FileError("%s: cannot create the directory (%s)" % (path, exc.strerror)) from None
+    table = LAYOUTS[layout]
+    with _locked(path):
+        _remove_litter(path, [c.name for c in table])
+        _recover(path)
+        plans = _plan(path, table, options, moment, force)
+        _issue(path, plans, options, moment, max_workers)
+        todo = [p for p in plans if p.action != "kept"]
+        if todo:
+            journal = _write_journal(path, todo)
+            from .files import write_bare
+
+            for plan in todo:
+                write_bare(plan.bundle, plan.cdef.name, directory=path, force=True)
+            os.unlink(journal)
+    return [_result(path, p) for p in plans]
+
+
+def _plan(
+    directory: str, table: Sequence[CertDef], options: _Options, moment: datetime, force: bool
+) -> List[_Plan]:
+    """Check what is on disk and decide, per certificate, created / renewed / kept."""
+    plans = [_Plan(cdef) for cdef in table]
+    cas: Dict[str, Tuple[bytes, datetime]] = {}
+    for plan in plans:
+        cdef = plan.cdef
+        if cdef.is_ca:
+            action, reason, cert_b, _key_b = _check_ca(directory, cdef.name, moment, force)
+            plan.action, plan.reason = action, reason
+            if cert_b is not None:
+                plan.not_after = _not_after(_load_cert(cert_b, cdef.name))
+                cas[cdef.name] = (cert_b, plan.not_after)
+            continue
+        assert cdef.signer is not None
+        existing = [p for p in _paths(directory, cdef.name).values() if os.path.exists(p)]
+        if cdef.signer not in cas:  # its CA is new: re-issue everything it signs
+            plan.action = "renewed" if existing else "created"
+            plan.reason = "the CA is new" if existing else ""
+            continue
+        ca_cert, ca_not_after = cas[cdef.signer]
+        reason, not_after = _leaf_reason(directory, cdef, options, ca_cert, ca_not_after, moment)
+        plan.not_after = not_after
+        if reason:
+            plan.action = "renewed" if existing else "created"
+            plan.reason = reason if existing else ""
+    for plan in plans:
+        if plan.cdef.is_ca and plan.action == "kept" and plan.not_after is not None:
+            left = plan.not_after - moment
+            if left < timedelta(microseconds=options.renew_before // 1000):
+                _spec.warn("%s.pem: the CA expires on %s, within --renew-before %s; certificates "
+                           "it signs cannot outlive it. Plan a new CA (move the directory away)"
+                           % (plan.cdef.name, _rfc3339(plan.not_after),
+                              options.renew_before_text))
+    return plans
+
+
+def _issue(
+    directory: str,
+    plans: Sequence[_Plan],
+    options: _Options,
+    moment: datetime,
+    max_workers: Optional[int],
+) -> None:
+    """Generate the keys (in parallel), then sign every leaf that needs it."""
+    from .signing import sign_csr
+
+    todo = [p for p in plans if p.action != "kept"]
+    _generate(todo, options, moment, max_workers)
+    cas: Dict[str, Tuple[bytes, bytes]] = {}
+    for plan in plans:
+        if not plan.cdef.is_ca:
+            continue
+        if plan.action == "kept":
+            paths = _paths(directory, plan.cdef.name)
+            cert_b, key_b = _read_optional(paths["cert"]), _read_optional(paths["key"])
+            assert cert_b is not None and key_b is not None
+            cas[plan.cdef.name] = (cert_b, key_b)
+        else:
+            cas[plan.cdef.name] = (plan.bundle["cert"].encode(), plan.bundle["key"].encode())
+            plan.not_after = _not_after(_load_cert(cas[plan.cdef.name][0], plan.cdef.name))
+    for plan in todo:
+        if plan.cdef.is_ca:
+            continue
+        assert plan.cdef.signer is not None
+        ca_cert, ca_key = cas[plan.cdef.signer]
+        ca_not_after = _not_after(_load_cert(ca_cert, plan.cdef.signer))
+        plan.bundle["cert"] = sign_csr(
+            plan.bundle["csr"], ca_cert=ca_cert, ca_key=ca_key,
+            config=_leaf_config(options, ca_not_after, moment), profile=PROFILE, now=moment)
+        plan.not_after = _not_after(_load_cert(plan.bundle["cert"].encode(), plan.cdef.name))
+
+
+def _result(directory: str, plan: _Plan) -> CertResult:
+    paths = _paths(directory, plan.cdef.name)
+    assert plan.not_after is not None
+    return {
+        "name": plan.cdef.name,
+        "action": plan.action,
+        "path": paths["cert"],
+        "files": [paths["cert"], paths["key"], paths["csr"]],
+        "not_after": _rfc3339(plan.not_after),
+        "reason": plan.reason,
+    }
+
+
+def format_result(result: CertResult, *, width: int = 0) -> str:
+    """One line for a result: action, certificate path, expiry, and the reason for a renewal.
+
+    ``width`` pads the path so that several lines line up.
+
+    >>> print(format_result({"name": "admin", "action": "renewed", "path": "pki/admin.pem",
+    ...     "files": [], "not_after": "2035-06-01T10:00:00Z", "reason": "lacks host a"}))
+    renewed  pki/admin.pem  expires 2035-06-01T10:00:00Z  (lacks host a)
+    """
+    line = "%-8s %-*s  expires %s" % (result["action"], width, result["path"],
+                                       result["not_after"])
+    if result["reason"]:
+        line += "  (%s)" % result["reason"]
+    return line
