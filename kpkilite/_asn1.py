@@ -54,7 +54,8 @@ KEY_USAGES: Dict[str, str] = {
     "decipher only": "decipher_only",
 }
 
-#: cfssl usage name -> extKeyUsage purpose (asn1crypto's name). cfssl config.ExtKeyUsage.
+#: cfssl usage name -> extKeyUsage purpose (asn1crypto's name, or a dotted OID where
+#: asn1crypto has none). cfssl config.ExtKeyUsage.
 EXT_KEY_USAGES: Dict[str, str] = {
     "any": "any_extended_key_usage",
     "server auth": "server_auth",
@@ -67,8 +68,9 @@ EXT_KEY_USAGES: Dict[str, str] = {
     "ipsec user": "ipsec_user",
     "timestamping": "time_stamping",
     "ocsp signing": "ocsp_signing",
-    "microsoft sgc": "microsoft_server_gated_crypto",
-    "netscape sgc": "netscape_server_gated_crypto",
+    # asn1crypto has no names for these two: dotted OIDs (cfssl: x509.ExtKeyUsage*SGC)
+    "microsoft sgc": "1.3.6.1.4.1.311.10.3.3",
+    "netscape sgc": "2.16.840.1.113730.4.1",
 }
 
 # PrintableString's alphabet (X.680 41.4): letters, digits, space and '()+,-./:=?

@@ -1,4 +1,4 @@
-"""Signing configs and profiles; ``create_ca``, ``issue_cert`` and ``sign_csr`` (cfssl gencert/sign).
+"""Signing configs and profiles; ``create_ca``, ``issue_cert``, ``sign_csr`` (cfssl gencert/sign).
 
 A signing config is cfssl's JSON document, already parsed::
 
@@ -239,13 +239,29 @@ def _load_key(data: PEMInput, what: str) -> Any:
         raise PEMError("%s: %s" % (what, exc.message)) from None
 
 
+def _name_label(name: Any) -> str:
+    """A certificate named by its subject for messages: ``'CN=admin'`` (the CN alone when
+    there is one, else the whole subject RFC 4514 style, most specific first)."""
+    short = {"country_name": "C", "state_or_province_name": "ST", "locality_name": "L",
+             "organization_name": "O", "organizational_unit_name": "OU", "common_name": "CN"}
+    parts = []
+    for rdn in name.chosen:
+        for atv in rdn:
+            kind = atv["type"].native
+            parts.append("%s=%s" % (short.get(kind, kind), atv["value"].native))
+    if not parts:
+        return "the certificate with an empty subject"
+    common = [p for p in parts if p.startswith("CN=")]
+    return repr(common[-1] if common else ",".join(reversed(parts)))
+
+
 def _load_issuer(ca_cert: PEMInput, ca_key: PEMInput, now: datetime) -> _Issuer:
     from . import _asn1
 
     cert = _parse_cert(ca_cert, "ca_cert")
     key = _load_key(ca_key, "ca_key")
     subject = cert["tbs_certificate"]["subject"]
-    label = subject.human_friendly or "an empty subject"
+    label = _name_label(subject)
     bc = cert.basic_constraints_value
     if bc is None or not bc["ca"].native:
         raise SigningError("ca_cert: %s is not a CA certificate (no basicConstraints CA:TRUE); "
@@ -399,8 +415,8 @@ def create_ca(spec: Mapping[str, Any], *, now: Optional[datetime] = None) -> Dic
         BackendError: libcrypto cannot be used.
     """
     from . import _crypto
-    from .csr import build_csr
     from ._pem import format_pem
+    from .csr import build_csr
 
     moment = _utcnow(now)
     parsed = parse_csr_spec(spec)
@@ -466,8 +482,8 @@ def issue_cert(
         BackendError: libcrypto cannot be used.
     """
     from . import _crypto
-    from .csr import build_csr
     from ._pem import format_pem
+    from .csr import build_csr
 
     moment = _utcnow(now)
     parsed = parse_csr_spec(spec)
