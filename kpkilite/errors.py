@@ -24,6 +24,10 @@ minute: 61 is out of range 0-59
 'minute: 61 is out of range 0-59'
 >>> isinstance(err, ValueError)
 True
+>>> print(SelectorError("bad character", text="a=\\x00b", span=(2, 3)))
+bad character
+    a=\u2400b
+      ^
 """
 
 from __future__ import annotations
@@ -77,10 +81,30 @@ class InputError(KpkiliteError, ValueError):
         start, end = self.span
         start = max(0, min(start, len(self.text)))
         width = max(1, end - start)
-        return "%s\n    %s\n    %s%s" % (self.message, self.text, " " * start, "^" * width)
+        return "%s\n    %s\n    %s%s" % (self.message, _visible(self.text), " " * start, "^" * width)
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (_rebuild, (type(self), self.message, self.text, self.span))
+
+
+def _visible(text: str) -> str:
+    """The text with each control character shown as one visible character.
+
+    A tab becomes a space and other C0 controls and DEL their Unicode control
+    pictures (NUL -> U+2400), so the caret line below stays aligned.
+    """
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\t\r\n":
+            out.append(" ")
+        elif code < 0x20:
+            out.append(chr(0x2400 + code))
+        elif code == 0x7F:
+            out.append("\u2421")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _rebuild(
