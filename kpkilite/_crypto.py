@@ -10,8 +10,11 @@ Keys are RSA (new: 2048, 3072, 4096 bits; loaded: any size from 2048) or ECDSA
 on P-256, P-384, P-521. They are written as cfssl writes them: PKCS#1
 ``RSA PRIVATE KEY`` (RFC 8017 A.1.2) and SEC1 ``EC PRIVATE KEY`` (RFC 5915,
 with the named curve and the public key). On input PKCS#8 ``PRIVATE KEY``
-(RFC 5208) and DER are accepted too. Signatures are RSASSA-PKCS1-v1_5 (RFC 8017
-8.2) and ECDSA with a DER ``ECDSA-Sig-Value`` (RFC 5480 / RFC 3279 2.2.3).
+(RFC 5208) and DER are accepted too. Loaded keys are checked before use (RSA
+numbers consistent, EC secret in range, an embedded EC public key matching),
+since a bad CA key would otherwise sign certificates that never verify.
+Signatures are RSASSA-PKCS1-v1_5 (RFC 8017 8.2) and ECDSA with a DER
+``ECDSA-Sig-Value`` (RFC 5480 / RFC 3279 2.2.3).
 
 The OpenSSL-version shim
 ------------------------
@@ -20,13 +23,15 @@ with the regex ``\\b(\\d\\.\\d\\.\\d[a-z]*)\\b``: one digit per part. OpenSSL
 3.0.10 and later (and 3.10+) have a two-digit part, the regex finds nothing,
 and ``import oscrypto.asymmetric`` fails with
 ``LibraryNotFoundError('Error detecting the version of libcrypto')``
-(wbond/oscrypto issue #75). Upstream fixed it on master (commit d5f3437,
-one-or-more digits per part) but has made no release.
+(wbond/oscrypto issues #75 and #78). Upstream fixed it on master by accepting
+multi-digit parts (commit d5f3437, the one #78 points users to) but has made
+no release since 1.3.0.
 
 When, and only when, the import fails with exactly that error, the modules
 that raised it (``oscrypto._openssl._libcrypto_cffi`` or ``_libcrypto_ctypes``)
-are loaded again from their own source with only that regex changed to the
-upstream form, in memory (nothing on disk changes), and the import is retried.
+are loaded again from their own source with only that regex changed to accept
+multi-digit parts (``\\d+`` for ``\\d``), in memory (nothing on disk changes),
+and the import is retried.
 If the source does not contain the text we expect to replace, the shim does
 nothing and :class:`~kpkilite.errors.BackendError` is raised. An oscrypto that
 imports fine never touches the shim. ``SHIM_APPLIED`` says whether it ran.
