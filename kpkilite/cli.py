@@ -196,7 +196,10 @@ def load_json(path: str, what: str = "JSON file", empty_hint: str = "") -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Failure("%s: not UTF-8 text (byte %d)" % (name, exc.start)) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise Failure("%s:%d:%d: not UTF-8 text (byte 0x%02x); save the file as UTF-8"
+                      % (name, line, col, raw[exc.start])) from None
     if not text.strip():
         raise Failure("%s: empty input, expected a JSON object%s" % (name, empty_hint))
     try:
@@ -236,8 +239,7 @@ def _prefixed(exc: KpkiliteError, prefixes: Mapping[str, str]) -> NoReturn:
             break
     for arg in ("ca_cert", "ca_key"):  # parameter names later in the text ("... match ca_cert")
         if arg in prefixes:
-            label = prefixes[arg]
-            message = re.sub(r"\b%s\b" % arg, lambda _m: label, message)
+            message = re.sub(r"\b%s\b" % arg, prefixes[arg].replace("\\", "\\\\"), message)
     raise Failure(message) from exc
 
 
@@ -371,7 +373,7 @@ def _cmd_sign(opts: Dict[str, Any], args: List[str]) -> int:
     except SigningConfigError as exc:
         raise _config_error(opts, exc) from None
     except KpkiliteError as exc:
-        _prefixed(exc, _labels_for(opts, csr_path))
+        _prefixed(exc, _labels_for(opts, "<stdin>" if csr_path == "-" else csr_path))
     _out(_go_json({"cert": cert}) + "\n")
     return 0
 
