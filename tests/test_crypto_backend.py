@@ -56,11 +56,15 @@ assert _found is not None
 VERSION_INFO = [int(part) for part in _found.groups()]
 
 
-def run_child(script: str, *, ffi: str = "cffi", pythonpath: tuple[Path, ...] = ()) -> Any:
+def run_child(script: str, *, ffi: str = "default", pythonpath: tuple[Path, ...] = ()) -> Any:
     """Run ``script`` in a fresh interpreter after choosing oscrypto's FFI; return its JSON."""
     prelude = "import json, sys\n"
     if ffi == "ctypes":
         prelude += "import oscrypto\noscrypto.use_ctypes()\n"
+    elif ffi == "cffi":
+        # Another part of the process settling oscrypto's backend first: kpkilite then
+        # keeps oscrypto's own default, which is cffi when cffi is installed.
+        prelude += "import oscrypto\noscrypto.backend()\n"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (*pythonpath, ROOT))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -156,6 +160,18 @@ def test_importing_crypto_module_does_not_load_oscrypto() -> None:
         """
     )
     assert result == []
+
+
+def test_kpkilite_prefers_ctypes_when_nothing_chose_a_backend() -> None:
+    result = run_child(
+        """
+        from kpkilite import _crypto
+        import oscrypto
+        print(json.dumps(_crypto.backend_description()))
+        """,
+        ffi="default",
+    )
+    assert result.startswith("oscrypto 1.3.0 (ctypes), OpenSSL ")
 
 
 def test_this_machine_needs_the_shim() -> None:
