@@ -54,6 +54,9 @@ _CFSSL_PROFILE_KEYS = (
 )
 _CA_CONSTRAINT_KEYS = ("is_ca", "max_path_len", "max_path_len_zero")
 _CSR_TYPES = ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")
+_CSR_CURVES = (("named", "secp256r1"), ("named", "secp384r1"), ("named", "secp521r1"))
+_CSR_SIGNATURES = {(scheme, digest) for scheme in ("rsassa_pkcs1v15", "ecdsa")
+                   for digest in ("sha256", "sha384", "sha512")}
 _KEY_TYPES = ("RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY")
 
 
@@ -509,6 +512,12 @@ def issue_cert(
                                                                  request.dump())}
 
 
+#: asn1crypto GeneralName choice -> RFC 5280 name, for messages.
+_GENERAL_NAME_KINDS = {"other_name": "otherName", "x400_address": "x400Address",
+                       "directory_name": "directoryName", "edi_party_name": "ediPartyName",
+                       "registered_id": "registeredID"}
+
+
 def _csr_groups(request: Any) -> Optional[Dict[str, List[object]]]:
     """SANs requested in a CSR, regrouped in Go's order; unsupported kinds are refused."""
     groups: Dict[str, List[object]] = {"dns": [], "email": [], "ip": [], "uri": []}
@@ -534,7 +543,8 @@ def _csr_groups(request: Any) -> Optional[Dict[str, List[object]]]:
                     elif kind == "uniform_resource_identifier":
                         groups["uri"].append(raw.decode("ascii"))
                     else:
-                        _spec.warn("csr: a %s SAN is not supported and is left out" % kind)
+                        _spec.warn("csr: a %s SAN is not supported and is left out"
+                                   % _GENERAL_NAME_KINDS.get(kind, kind))
     return groups if found else None
 
 
@@ -577,17 +587,29 @@ def sign_csr(
         info["subject"].native  # noqa: B018 - force the lazy parse inside the try
         spki = info["subject_pk_info"]
         key_algo = spki.algorithm
-        spki_size = spki.bit_size
         sig_algo = request["signature_algorithm"]
-        hash_name = sig_algo.hash_algo
         signature = request["signature"].native
         groups = _csr_groups(request)
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
         raise PEMError("csr: not a valid PKCS#10 certificate request (%s)" % exc) from None
     if key_algo not in ("rsa", "ec"):
         raise SigningError("csr: %s keys are not supported; use rsa or ecdsa" % key_algo)
+    try:
+        spki_size = spki.bit_size
+        curve = spki.curve if key_algo == "ec" else None
+        scheme = sig_algo.signature_algo
+        hash_name = sig_algo.hash_algo
+    except (ValueError, TypeError, KeyError) as exc:
+        raise PEMError("csr: not a valid PKCS#10 certificate request (%s)" % exc) from None
     if key_algo == "rsa" and spki_size < 2048:
         raise SigningError("csr: the RSA key has %d bits; at least 2048 are required" % spki_size)
+    if curve is not None and curve not in _CSR_CURVES:
+        raise SigningError("csr: the EC key's curve %s is not supported; use P-256, P-384 or "
+                           "P-521" % (curve[1] if isinstance(curve[1], str) else curve[0]))
+    if (scheme, hash_name) not in _CSR_SIGNATURES:
+        raise SigningError("csr: the request's signature (%s with %s) is not supported; make the "
+                           "CSR with SHA-256, SHA-384 or SHA-512 and RSA PKCS#1 v1.5 or ECDSA"
+                           % (scheme, hash_name))
     if not _crypto.verify_signature(spki, signature, info.dump(), hash_name):
         raise PEMError("csr: the request's self-signature does not verify")
     if hosts is not None:
