@@ -1,0 +1,487 @@
+"""kpkilite.files: ``cfssljson -bare`` writing and reading.
+
+What is proved here, and how (we run as root, so nothing relies on a chmod'ed
+directory refusing us):
+
+* the private key exists with mode 0600 from the moment it is created: a spy on
+  ``os.open`` looks at every file created with O_CREAT, a spy on ``os.fsync`` at
+  the fully written file, a spy on ``fchmod``/``chmod`` at every mode change;
+  and under every umask the final modes are key 0600, cert/CSR as 0644 would be;
+* all or nothing: a rename or fsync that fails on the 2nd file, or a target that
+  is a directory, leaves the directory exactly as before (snapshot of names,
+  bytes, modes, inodes, mtimes) with no temporary file behind;
+* a CA key is never replaced by a different key without ``force=True``;
+* a symlinked target is replaced, not followed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Tuple
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpkilite import files
+from kpkilite.errors import FileError, PEMError
+from kpkilite.files import atomic_write, read_bare, read_file, write_bare
+
+Snapshot = Dict[str, Tuple[Any, ...]]
+
+
+def snapshot(directory: Path) -> Snapshot:
+    """Every entry under ``directory``: type+mode, inode, size, mtime_ns, bytes or link target."""
+    out: Snapshot = {}
+    for path in sorted(directory.rglob("*")):
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            body: Any = os.readlink(path)
+        elif stat.S_ISREG(info.st_mode):
+            body = path.read_bytes()
+        else:
+            body = None
+        out[str(path.relative_to(directory))] = (
+            info.st_mode, info.st_ino, info.st_size, info.st_mtime_ns, body)
+    return out
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@contextlib.contextmanager
+def umask(value: int) -> Iterator[None]:
+    old = os.umask(value)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def fd_path(fd: int) -> str:
+    return os.readlink("/proc/self/fd/%d" % fd)
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+
+
+# --- bundles --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def leaf(ec_ca: Dict[str, str]) -> Dict[str, str]:
+    from kpkilite import signing
+
+    return signing.issue_cert(
+        {"CN": "files leaf", "key": {"algo": "ecdsa", "size": 256}},
+        ca_cert=ec_ca["cert"], ca_key=ec_ca["key"],
+        config={"signing": {"default": {"usages": ["digital signature"], "expiry": "1h"}}})
+
+
+@pytest.fixture(scope="module")
+def leaf2(ec_ca: Dict[str, str]) -> Dict[str, str]:
+    from kpkilite import signing
+
+    return signing.issue_cert(
+        {"CN": "files leaf 2", "key": {"algo": "ecdsa", "size": 256}},
+        ca_cert=ec_ca["cert"], ca_key=ec_ca["key"],
+        config={"signing": {"default": {"usages": ["digital signature"], "expiry": "1h"}}})
+
+
+NAMES = {"cert": "out.pem", "key": "out-key.pem", "csr": "out.csr"}
+
+
+# --- what gets written ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parts", [("cert", "key", "csr"), ("key", "csr"), ("cert",),
+                                   ("csr", "cert")])
+def test_write_bare_writes_the_parts_it_is_given(parts: Tuple[str, ...], tmp_path: Path,
+                                                 leaf: Dict[str, str]) -> None:
+    bundle = {p: leaf[p] for p in parts}
+    bundle["unrelated"] = "ignored, as cfssljson ignores it"
+    written = write_bare(bundle, "out", directory=tmp_path)
+    order = [p for p in ("cert", "key", "csr") if p in parts]
+    assert written == [str(tmp_path / NAMES[p]) for p in order]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(NAMES[p] for p in parts)
+    for p in parts:
+        assert (tmp_path / NAMES[p]).read_text() == leaf[p]
+
+
+def test_write_bare_default_directory_is_the_cwd(tmp_path: Path, leaf: Dict[str, str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert write_bare(leaf, "out") == ["out.pem", "out-key.pem", "out.csr"]
+    assert read_bare("out") == {p: leaf[p] for p in ("cert", "key", "csr")}
+
+
+def test_write_bare_accepts_a_pathlike_directory_and_a_nested_name(
+        tmp_path: Path, leaf: Dict[str, str]) -> None:
+    (tmp_path / "sub").mkdir()
+    write_bare(leaf, "sub/out", directory=tmp_path)
+    assert read_bare("out", directory=tmp_path / "sub")["key"] == leaf["key"]
+
+
+# The umask only ever takes bits away (as with cfssljson's WriteFile(..., 0600)): a key is
+# never more open than 0600, a certificate never more open than 0644.
+@pytest.mark.parametrize("mask, key_mode, cert_mode", [
+    (0o000, 0o600, 0o644), (0o002, 0o600, 0o644), (0o022, 0o600, 0o644),
+    (0o027, 0o600, 0o640), (0o077, 0o600, 0o600), (0o277, 0o400, 0o400)])
+def test_modes_under_every_umask(mask: int, key_mode: int, cert_mode: int, tmp_path: Path,
+                                 leaf: Dict[str, str]) -> None:
+    with umask(mask):
+        write_bare(leaf, "out", directory=tmp_path)
+    assert mode_of(tmp_path / "out-key.pem") == key_mode
+    assert mode_of(tmp_path / "out.pem") == cert_mode
+    assert mode_of(tmp_path / "out.csr") == cert_mode
+
+
+@needs_proc
+def test_key_is_0600_from_creation(tmp_path: Path, leaf: Dict[str, str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    created: List[Tuple[str, int, int]] = []  # (path, mode at creation, size at creation)
+    synced: List[Tuple[str, int, int]] = []
+    chmods: List[Tuple[str, int]] = []
+    real_open, real_fsync = os.open, os.fsync
+    real_fchmod, real_chmod = os.fchmod, os.chmod
+
+    def spy_open(path: Any, flags: int, mode: int = 0o777, *args: Any, **kw: Any) -> int:
+        fd = real_open(path, flags, mode, *args, **kw)
+        if flags & os.O_CREAT:
+            info = os.fstat(fd)
+            created.append((os.fsdecode(path), stat.S_IMODE(info.st_mode), info.st_size))
+        return fd
+
+    def spy_fsync(fd: int) -> None:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode):
+            synced.append((fd_path(fd), stat.S_IMODE(info.st_mode), info.st_size))
+        real_fsync(fd)
+
+    def spy_fchmod(fd: int, mode: int) -> None:
+        chmods.append((fd_path(fd), mode))
+        real_fchmod(fd, mode)
+
+    def spy_chmod(path: Any, mode: int, *args: Any, **kw: Any) -> None:
+        chmods.append((os.fsdecode(path), mode))
+        real_chmod(path, mode, *args, **kw)
+
+    monkeypatch.setattr(os, "open", spy_open)
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "fchmod", spy_fchmod)
+    monkeypatch.setattr(os, "chmod", spy_chmod)
+    with umask(0):  # the widest umask: 0600 must come from the code, not from the umask
+        write_bare(leaf, "out", directory=tmp_path)
+
+    key_size = len(leaf["key"].encode())
+    key_created = [c for c in created if "out-key.pem" in os.path.basename(c[0])]
+    assert key_created, created  # the key was created through os.open (so the spy saw it)
+    assert all(mode == 0o600 and size == 0 for _, mode, size in key_created), key_created
+    key_synced = [s for s in synced if "out-key.pem" in os.path.basename(s[0])]
+    assert [(mode, size) for _, mode, size in key_synced] == [(0o600, key_size)]
+    assert all(mode == 0o600 for path, mode in chmods if "out-key.pem" in path), chmods
+    # the non-secret files are widened to 0644 (umask 0), never the key
+    cert_synced = [s for s in synced if os.path.basename(s[0]).startswith(".out.pem")]
+    assert [mode for _, mode, _ in cert_synced] == [0o644]
+    assert mode_of(tmp_path / "out-key.pem") == 0o600
+
+
+# --- all or nothing -------------------------------------------------------------------------
+
+
+def fail_on_call(real: Callable[..., Any], n: int, exc: BaseException) -> Callable[..., Any]:
+    """``real``, except that call number ``n`` (1-based) raises ``exc``."""
+    calls = [0]
+
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == n:
+            raise exc
+        return real(*args, **kw)
+
+    return wrapper
+
+
+@pytest.fixture
+def existing(tmp_path: Path, leaf: Dict[str, str]) -> Path:
+    """tmp_path holding out.pem, out-key.pem, out.csr from ``leaf`` and an unrelated file."""
+    write_bare(leaf, "out", directory=tmp_path)
+    (tmp_path / "notes.txt").write_text("keep me\n")
+    return tmp_path
+
+
+EIO = OSError(errno.EIO, "Input/output error")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_a_failed_rename_puts_every_old_file_back(n: int, existing: Path,
+                                                   leaf2: Dict[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    before = snapshot(existing)
+    monkeypatch.setattr(os, "replace", fail_on_call(os.replace, n, EIO))
+    with pytest.raises(FileError) as info:
+        write_bare(leaf2, "out", directory=existing)
+    target = str(existing / ["out.pem", "out-key.pem", "out.csr"][n - 1])
+    assert str(info.value) == "%s: cannot rename into place (Input/output error)" % target
+    assert snapshot(existing) == before  # same bytes, modes, inodes and mtimes
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_a_failed_rename_removes_new_files(n: int, tmp_path: Path, leaf: Dict[str, str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "replace", fail_on_call(os.replace, n, EIO))
+    with pytest.raises(FileError):
+        write_bare(leaf, "out", directory=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_during_rename_rolls_back_too(existing: Path, leaf2: Dict[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    before = snapshot(existing)
+    monkeypatch.setattr(os, "replace", fail_on_call(os.replace, 2, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        write_bare(leaf2, "out", directory=existing)
+    assert snapshot(existing) == before
+
+
+def test_without_hard_links_each_file_is_still_old_or_new(
+        existing: Path, leaf: Dict[str, str], leaf2: Dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_link(*args: Any, **kw: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    monkeypatch.setattr(os, "replace", fail_on_call(os.replace, 2, EIO))
+    with pytest.raises(FileError):
+        write_bare(leaf2, "out", directory=existing)
+    for part, name in NAMES.items():
+        assert (existing / name).read_text() in (leaf[part], leaf2[part])
+    assert sorted(p.name for p in existing.iterdir()) == sorted([*NAMES.values(), "notes.txt"])
+    assert mode_of(existing / "out-key.pem") == 0o600
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_a_failed_fsync_writes_nothing(n: int, existing: Path, leaf2: Dict[str, str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    before = snapshot(existing)
+    monkeypatch.setattr(os, "fsync", fail_on_call(os.fsync, n, OSError(errno.ENOSPC,
+                                                                        "No space left on device")))
+    with pytest.raises(FileError) as info:
+        write_bare(leaf2, "out", directory=existing)
+    target = str(existing / ["out.pem", "out-key.pem", "out.csr"][n - 1])
+    assert str(info.value) == "%s: cannot write (No space left on device)" % target
+    assert snapshot(existing) == before
+
+
+def test_a_directory_in_the_way_writes_nothing(existing: Path, leaf2: Dict[str, str]) -> None:
+    (existing / "out.csr").unlink()
+    (existing / "out.csr").mkdir()
+    before = snapshot(existing)
+    with pytest.raises(FileError) as info:
+        write_bare(leaf2, "out", directory=existing)
+    assert str(info.value) == "%s: is a directory; cannot write a file there" % (
+        existing / "out.csr")
+    assert snapshot(existing) == before
+
+
+def test_a_bad_last_part_writes_nothing(existing: Path, leaf2: Dict[str, str]) -> None:
+    before = snapshot(existing)
+    with pytest.raises(PEMError) as info:
+        write_bare({**leaf2, "csr": leaf2["cert"]}, "out", directory=existing)
+    assert info.value.message == ("csr: expected a CERTIFICATE REQUEST or NEW CERTIFICATE "
+                                  "REQUEST PEM block, found CERTIFICATE")
+    assert snapshot(existing) == before
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root ignores directory permissions; the rename/fsync tests cover it")
+def test_a_read_only_directory_writes_nothing(existing: Path, leaf2: Dict[str, str]) -> None:
+    before = snapshot(existing)
+    existing.chmod(0o555)
+    try:
+        with pytest.raises(FileError):
+            write_bare(leaf2, "out", directory=existing)
+    finally:
+        existing.chmod(0o755)
+    assert snapshot(existing) == before
+
+
+# --- overwriting ----------------------------------------------------------------------------
+
+
+def test_overwriting_a_leaf_works(existing: Path, leaf2: Dict[str, str]) -> None:
+    write_bare(leaf2, "out", directory=existing)
+    assert read_bare("out", directory=existing) == {p: leaf2[p] for p in NAMES}
+    assert mode_of(existing / "out-key.pem") == 0o600
+    assert sorted(p.name for p in existing.iterdir()) == sorted([*NAMES.values(), "notes.txt"])
+
+
+def refusal(path: Path) -> str:
+    return ("%s: refusing to overwrite an existing CA private key (every certificate it signed "
+            "would be orphaned); move it away first, or use -force" % path)
+
+
+@pytest.fixture
+def ca_dir(tmp_path: Path, ec_ca: Dict[str, str]) -> Path:
+    write_bare(ec_ca, "ca", directory=tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("replacement", ["other CA", "leaf", "key and csr only", "key only"])
+def test_a_different_key_never_replaces_a_ca_key(replacement: str, ca_dir: Path,
+                                                 other_ca: Dict[str, str],
+                                                 leaf: Dict[str, str]) -> None:
+    bundle = {
+        "other CA": other_ca,
+        "leaf": leaf,
+        "key and csr only": {"key": other_ca["key"], "csr": other_ca["csr"]},
+        "key only": {"key": leaf["key"]},
+    }[replacement]
+    before = snapshot(ca_dir)
+    with pytest.raises(FileError) as info:
+        write_bare(bundle, "ca", directory=ca_dir)
+    assert str(info.value) == refusal(ca_dir / "ca-key.pem")
+    assert isinstance(info.value, OSError)
+    assert snapshot(ca_dir) == before
+
+
+def test_a_new_ca_never_replaces_a_leaf_key_silently(existing: Path,
+                                                     other_ca: Dict[str, str]) -> None:
+    # the new bundle is a CA: replacing any different key with it needs force
+    with pytest.raises(FileError) as info:
+        write_bare(other_ca, "out", directory=existing)
+    assert str(info.value) == refusal(existing / "out-key.pem")
+
+
+def test_force_replaces_a_ca_key(ca_dir: Path, other_ca: Dict[str, str]) -> None:
+    write_bare(other_ca, "ca", directory=ca_dir, force=True)
+    assert read_bare("ca", directory=ca_dir) == {p: other_ca[p] for p in NAMES}
+    assert mode_of(ca_dir / "ca-key.pem") == 0o600
+
+
+def test_the_same_ca_key_again_is_fine(ca_dir: Path, ec_ca: Dict[str, str]) -> None:
+    write_bare(ec_ca, "ca", directory=ca_dir)
+    write_bare({"key": ec_ca["key"], "cert": ec_ca["cert"]}, "ca", directory=ca_dir)
+    assert read_bare("ca", directory=ca_dir)["key"] == ec_ca["key"]
+
+
+def test_a_symlinked_target_is_replaced_not_followed(tmp_path: Path, leaf: Dict[str, str],
+                                                     leaf2: Dict[str, str]) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "real.pem").write_text(leaf["cert"])
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "out.pem").symlink_to(elsewhere / "real.pem")
+    write_bare(leaf2, "out", directory=work)
+    assert not (work / "out.pem").is_symlink()
+    assert (work / "out.pem").read_text() == leaf2["cert"]
+    assert (elsewhere / "real.pem").read_text() == leaf["cert"]
+
+
+def test_a_dangling_symlink_target_is_replaced(tmp_path: Path, leaf: Dict[str, str]) -> None:
+    (tmp_path / "out-key.pem").symlink_to(tmp_path / "nowhere" / "key.pem")
+    write_bare(leaf, "out", directory=tmp_path)
+    assert not (tmp_path / "out-key.pem").is_symlink()
+    assert mode_of(tmp_path / "out-key.pem") == 0o600
+    assert not (tmp_path / "nowhere").exists()
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_a_missing_directory(tmp_path: Path, leaf: Dict[str, str]) -> None:
+    with pytest.raises(FileError) as info:
+        write_bare(leaf, "out", directory=tmp_path / "nope")
+    assert str(info.value) == "%s: directory %s does not exist" % (
+        tmp_path / "nope" / "out.pem", tmp_path / "nope")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bundle, name, error, message", [
+    ({}, "out", PEMError, "the JSON input has no cert, key or csr to write"),
+    ({"cert": None, "foo": "x"}, "out", PEMError,
+     "the JSON input has no cert, key or csr to write"),
+    ({"cert": 5}, "out", PEMError, "cert: expected PEM text, got int"),
+    ({"key": b"bytes"}, "out", PEMError, "key: expected PEM text, got bytes"),
+    ({"cert": "not pem"}, "out", PEMError,
+     "cert: expected a CERTIFICATE PEM block, found no PEM block"),
+    ({"cert": "x"}, "", FileError, "-bare: '' is not a usable base name"),
+    ({"cert": "x"}, "dir/", FileError, "-bare: 'dir/' is not a usable base name"),
+    ([("cert", "x")], "out", TypeError, "bundle must be a mapping, not list"),
+    ({"cert": "x"}, b"out", TypeError, "name must be a str, not bytes"),
+])
+def test_bad_bundles(bundle: Any, name: Any, error: type, message: str,
+                     tmp_path: Path) -> None:
+    with pytest.raises(error) as info:
+        write_bare(bundle, name, directory=tmp_path)
+    got = info.value.message if isinstance(info.value, PEMError) else str(info.value)
+    assert got == message
+    assert type(info.value) is error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileError) as info:
+        read_file(tmp_path / "nope.pem", "CA key")
+    assert str(info.value) == "%s: CA key does not exist" % (tmp_path / "nope.pem")
+    with pytest.raises(FileError) as info:
+        read_file(tmp_path, "CSR")
+    assert str(info.value) == "%s: is a directory, not a CSR" % tmp_path
+    (tmp_path / "x").write_bytes(b"\x00\xff")
+    assert read_file(tmp_path / "x") == b"\x00\xff"
+
+
+def test_read_bare_reads_what_exists(tmp_path: Path, leaf: Dict[str, str]) -> None:
+    assert read_bare("out", directory=tmp_path) == {}
+    write_bare({"key": leaf["key"]}, "out", directory=tmp_path)
+    assert read_bare("out", directory=tmp_path) == {"key": leaf["key"]}
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o644, 0o640])
+def test_atomic_write(mode: int, tmp_path: Path) -> None:
+    target = tmp_path / "f.txt"
+    target.write_text("old")
+    with umask(0):
+        atomic_write(target, "new \u2713", mode=mode)
+    assert target.read_text() == "new \u2713"
+    assert mode_of(target) == mode
+    atomic_write(str(target), b"\x00bytes")
+    assert target.read_bytes() == b"\x00bytes"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_bare_files_table() -> None:
+    assert {part: (suffix, mode) for part, (suffix, _, mode) in files.BARE_FILES.items()} == {
+        "cert": (".pem", 0o644), "key": ("-key.pem", 0o600), "csr": (".csr", 0o644)}
+
+
+# --- property: any bundle is written whole or not at all ------------------------------------
+
+PART_VALUES = st.one_of(st.none(), st.integers(), st.text(max_size=20),
+                        st.sampled_from(["cert", "key", "csr"]))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(choice=st.dictionaries(st.sampled_from(["cert", "key", "csr", "other"]), PART_VALUES))
+def test_any_bundle_is_written_whole_or_not_at_all(choice: Dict[str, Any], tmp_path: Path,
+                                                   leaf: Dict[str, str]) -> None:
+    # a string naming a part stands for that part's real PEM; anything else is itself
+    bundle = {k: leaf[v] if isinstance(v, str) and v in leaf else v for k, v in choice.items()}
+    directory = tmp_path / ("d%d" % len(list(tmp_path.iterdir())))
+    directory.mkdir()
+    try:
+        written = write_bare(bundle, "out", directory=directory)
+    except PEMError:
+        assert list(directory.iterdir()) == []
+        return
+    parts = [p for p in ("cert", "key", "csr") if bundle.get(p) is not None]
+    assert written == [str(directory / NAMES[p]) for p in parts]
+    assert read_bare("out", directory=directory) == {p: bundle[p] for p in parts}
+    assert sorted(p.name for p in directory.iterdir()) == sorted(NAMES[p] for p in parts)
