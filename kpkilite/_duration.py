@@ -14,6 +14,8 @@ parser. Callers wrap :class:`DurationSyntaxError` into their own typed error.
 5400000000000
 >>> format_duration(parse_duration("87600h"))
 '87600h0m0s'
+>>> parse_duration("1.9999999999999999999s")  # Go's float64 scaling of long fractions
+2000000000
 """
 
 from __future__ import annotations
@@ -98,13 +100,30 @@ def parse_duration(text: str) -> int:
             )
         scale = UNITS[unit]
         value = int(whole or "0") * scale
+        if value > _INT64_MAX + 1:
+            raise DurationSyntaxError("invalid duration %r (overflows int64 nanoseconds)" % text)
         if frac:
-            # Go truncates the fraction toward zero at nanosecond precision.
-            value += int(frac) * scale // (10 ** len(frac))
+            value += _go_fraction(frac, scale)
         total += value
         if total > (_INT64_MAX + (1 if neg else 0)):
             raise DurationSyntaxError("invalid duration %r (overflows int64 nanoseconds)" % text)
     return -total if neg else total
+
+
+def _go_fraction(frac: str, unit: int) -> int:
+    """The fraction's nanoseconds exactly as Go computes them.
+
+    Go reads fraction digits only while they fit in an int64 (about 18), then
+    scales in float64 and truncates: ``int64(float64(f) * (float64(unit) / scale))``.
+    So ``1.9999999999999999999s`` is 2s in Go, and so here.
+    """
+    f, scale = 0, 1.0
+    for ch in frac:
+        if f > _INT64_MAX // 10:
+            break
+        f = f * 10 + (ord(ch) - 48)
+        scale *= 10
+    return int(float(f) * (float(unit) / scale))
 
 
 def format_duration(ns: int) -> str:
