@@ -18,6 +18,7 @@ match, 1 on no match, 2 on an error.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -225,8 +226,34 @@ def _go_json(obj: Any, indent: Optional[int] = None) -> str:
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    """Write to stdout; a closed or failing stdout is a Failure, not a traceback."""
+    stream = sys.stdout
+    if stream is None:
+        raise Failure("stdout is closed; there is nowhere to write the output")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _silence_stdout()
+        raise Failure("cannot write to stdout (%s)" % (exc.strerror or exc)) from None
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's final flush of stdout cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _err(text: str) -> None:
+    """Write to stderr if there is one (``2>&-`` leaves none)."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError):
+            sys.stderr.write(text)
+            sys.stderr.flush()
 
 
 def _prefixed(exc: KpkiliteError, prefixes: Mapping[str, str]) -> NoReturn:
@@ -640,7 +667,7 @@ def _main_help() -> str:
 
 def _emit_warnings(caught: List[warnings.WarningMessage]) -> None:
     for w in caught:
-        sys.stderr.write("%s: warning: %s\n" % (PROG, w.message))
+        _err("%s: warning: %s\n" % (PROG, w.message))
 
 
 def _one_line(text: str) -> str:
@@ -651,11 +678,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        sys.stderr.write(_main_help())
+        _err(_main_help())
         return 2
     first = args[0]
     if first in ("-h", "--help", "-help", "help"):
-        _out(_main_help())
+        try:
+            _out(_main_help())
+        except (Failure, BrokenPipeError) as exc:
+            if isinstance(exc, Failure):
+                _err("%s: %s\n" % (PROG, exc))
+            return 1
         return 0
     if first in ("--version", "-version"):
         first = "version"
@@ -663,7 +695,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if command is None:
         guess = closest(first, COMMANDS)
         hint = "; did you mean %r?" % guess if guess else ""
-        sys.stderr.write("%s: unknown command %r%s (see '%s --help')\n" % (PROG, first, hint, PROG))
+        _err("%s: unknown command %r%s (see '%s --help')\n" % (PROG, first, hint, PROG))
         return 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KpkiliteWarning)
@@ -675,29 +707,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _run(command: Command, argv: List[str]) -> int:
     try:
-        opts, args = parse_flags(command, argv)
+        try:
+            opts, args = parse_flags(command, argv)
+        except _HelpRequested:
+            _out(_command_help(command))
+            return 0
         return command.handler(opts, args)
-    except _HelpRequested:
-        _out(_command_help(command))
-        return 0
     except UsageError as exc:
-        sys.stderr.write("%s: %s\n" % (PROG, exc))
+        _err("%s: %s\n" % (PROG, exc))
         return 2
     except Failure as exc:
-        sys.stderr.write("%s: %s\n" % (PROG, exc))
+        _err("%s: %s\n" % (PROG, exc))
         return 1 if command.name != "selector" else 2
     except KpkiliteError as exc:
         text = str(exc)
         if isinstance(exc, InputError) and exc.text is not None:
-            sys.stderr.write("%s: %s\n" % (PROG, text))  # message plus the caret lines
+            _err("%s: %s\n" % (PROG, text))  # message plus the caret lines
         else:
-            sys.stderr.write("%s: %s\n" % (PROG, _one_line(text)))
+            _err("%s: %s\n" % (PROG, _one_line(text)))
         return 1 if command.name != "selector" else 2
     except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        _silence_stdout()
         return 1
     except KeyboardInterrupt:
-        sys.stderr.write("%s: interrupted\n" % PROG)
+        _err("%s: interrupted\n" % PROG)
         return 130
 

@@ -717,8 +717,36 @@ def test_failed_json_bare_does_not_touch_existing_files(workdir: Path) -> None:
     assert snapshot(workdir) == before
 
 
-def test_no_traceback_on_a_closed_stdout(workdir: Path) -> None:
-    proc = subprocess.run(
-        "%s -m kpkilite gencert -initca leaf.json | head -c 1 >/dev/null" % sys.executable,
-        shell=True, cwd=workdir, capture_output=True, env=_env(), timeout=60)
-    assert b"Traceback" not in proc.stderr
+def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(command, shell=True, cwd=cwd, capture_output=True, env=_env(),
+                          timeout=60)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", ["version", "--help", "gencert -h", "gencert -initca leaf.json",
+                                  "print-defaults csr"])
+def test_a_full_disk_on_stdout_is_one_line_not_a_traceback(args: str, workdir: Path) -> None:
+    proc = _shell("%s -m kpkilite %s >/dev/full" % (sys.executable, args), workdir)
+    assert proc.returncode == 1
+    assert proc.stderr == b"kpkilite: cannot write to stdout (No space left on device)\n"
+
+
+def test_a_closed_stdout_is_one_line_not_a_traceback(workdir: Path) -> None:
+    proc = _shell("%s -m kpkilite version >&-" % sys.executable, workdir)
+    assert (proc.returncode, proc.stderr) == (
+        1, b"kpkilite: stdout is closed; there is nowhere to write the output\n")
+
+
+def test_a_reader_that_goes_away_is_a_quiet_exit_1(workdir: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "kpkilite", "certinfo", "-cert", "ca.pem"],
+                            cwd=workdir, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=60), err) == (1, b"")
+
+
+def test_a_closed_stderr_still_gives_the_exit_status(workdir: Path) -> None:
+    proc = _shell("%s -m kpkilite gencert -initca nope.json 2>&-" % sys.executable, workdir)
+    assert (proc.returncode, proc.stdout) == (1, b"")
