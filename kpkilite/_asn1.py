@@ -81,6 +81,10 @@ _DNS_LABEL_CHARS: FrozenSet[str] = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 )
 
+# An rfc822Name mailbox's local part as a dot-atom (RFC 5321 4.1.2, RFC 5322 3.2.3): atext
+# characters in non-empty dot-separated atoms; quoted local parts are not supported.
+_MAILBOX_CHARS: FrozenSet[str] = _DNS_LABEL_CHARS | frozenset("!#$%&'*+/=?^`{|}~")
+
 
 def _directory_string(value: str) -> x509.DirectoryString:
     """PrintableString when every character allows it, else UTF8String (as Go does)."""
@@ -192,12 +196,15 @@ def classify_hosts(hosts: Sequence[str]) -> Dict[str, List[object]]:
             groups["uri"].append(host)
         elif "@" in host:
             local, _, domain = host.rpartition("@")
-            if not local or "@" in local:
-                raise HostError("e-mail address must look like name@example.com")
             try:
                 local.encode("ascii")
             except UnicodeEncodeError:
                 raise HostError("non-ASCII e-mail address; it cannot go in an rfc822Name") from None
+            atoms = local.split(".")
+            if not all(atoms) or not all(_MAILBOX_CHARS.issuperset(a) for a in atoms):
+                raise HostError("e-mail address must look like name@example.com")
+            if "*" in domain:
+                raise HostError("an e-mail address cannot have a wildcard domain")
             _check_dns_name(domain)
             groups["email"].append(host)
         else:

@@ -152,8 +152,11 @@ def _parse_key(doc: Any) -> Tuple[str, int]:
         return algo, _DEFAULT_SIZE[algo]
     if size not in KEY_SIZES[algo]:
         supported = ", ".join(str(s) for s in KEY_SIZES[algo])
-        raise _err("key.size: %d is not supported for %s keys; supported sizes: %s"
-                   % (size, algo, supported))
+        hint = ""
+        if not found.get("algo") and size in KEY_SIZES["rsa"]:
+            hint = ' (key.algo is missing, so ecdsa; write "algo": "rsa" for an RSA key)'
+        raise _err("key.size: %d is not supported for %s keys; supported sizes: %s%s"
+                   % (size, algo, supported, hint))
     return algo, size
 
 
