@@ -289,16 +289,17 @@ def _locked(directory: str) -> Iterator[None]:
 
 
 def _remove_litter(directory: str, names: Sequence[str]) -> None:
-    """Delete temporary files an interrupted run left (``.NAME.pem.XXXX.tmp``)."""
+    """Delete temporary files a killed run left (``.NAME.pem.XXXX.tmp`` and ``...tmp.old``)."""
     targets = {JOURNAL} | {n + s for n in names for _, s in _PARTS}
     try:
         entries = os.listdir(directory)
     except OSError:
         return
     for entry in entries:
-        if not (entry.startswith(".") and entry.endswith(".tmp")):
+        stem = entry[:-4] if entry.endswith(".tmp.old") else entry  # files.py's backup links
+        if not (stem.startswith(".") and stem.endswith(".tmp")):
             continue
-        base = entry[1:].rsplit(".", 2)[0]
+        base = stem[1:].rsplit(".", 2)[0]
         if base in targets:
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(directory, entry))
@@ -519,7 +520,7 @@ def _leaf_reason(
     expected = _asn1.build_name(parsed.names, parsed.CN)
     subject = cert["tbs_certificate"]["subject"]
     if subject != expected:
-        return ("subject is %r, expected %r" % (subject.human_friendly, expected.human_friendly),
+        return ("subject is %s, expected %s" % (_format_name(subject), _format_name(expected)),
                 not_after)
     dns, ips = _sans(cert)
     groups = options.groups[cdef.name]
@@ -534,6 +535,20 @@ def _leaf_reason(
         return ("%s %s, within --renew-before %s"
                 % (when, _rfc3339(not_after), options.renew_before_text), not_after)
     return "", not_after
+
+
+_SHORT = {"country_name": "C", "state_or_province_name": "ST", "locality_name": "L",
+          "organization_name": "O", "organizational_unit_name": "OU", "common_name": "CN"}
+
+
+def _format_name(name: Any) -> str:
+    """``C=CN, ST=BeiJing, ..., CN=admin`` in the certificate's own order."""
+    parts = []
+    for rdn in name.chosen:
+        for atv in rdn:
+            kind = atv["type"].native
+            parts.append("%s=%s" % (_SHORT.get(kind, kind), atv["value"].native))
+    return ", ".join(parts)
 
 
 def _format_ip(raw: object) -> str:

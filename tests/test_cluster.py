@@ -1,0 +1,565 @@
+"""kpkilite.cluster / ``kpkilite k8s-pki``: the chapter's set, idempotence, renewal, CA safety.
+
+Oracles are independent of kpkilite: the chapter's CSR files in ../shared/seed-flow
+(subjects and hosts), ``openssl verify`` and the ``cryptography`` package (parsing,
+signatures, key/cert pairing). The interrupted-run tests (SIGKILL of the real
+process) are in test_cluster_kill.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from kpkilite import cluster
+from kpkilite.cli import main
+from kpkilite.cluster import ensure_k8s_pki
+from kpkilite.errors import CSRSpecError, FileError, KpkiliteWarning, SigningConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT.parent / "shared" / "seed-flow"
+if not SEED.is_dir():
+    SEED = Path("/work/shared/seed-flow")
+NAMES = ["ca", "kubernetes", "admin", "kube-proxy", "kube-controller-manager", "kube-scheduler"]
+LEAVES = NAMES[1:]
+SEED_FILE = {name: "%s-csr.json" % name for name in NAMES}
+SITE_SPECIFIC = {"192.168.1.145", "192.168.1.146", "etcd01", "kube-api.jd.com",
+                 "Kubernetes-master1"}
+T0 = datetime.now(timezone.utc).replace(microsecond=0)
+HOUR = timedelta(hours=1)
+OPENSSL = shutil.which("openssl")
+
+Snapshot = Dict[str, Tuple[bytes, int, int]]
+
+
+def snapshot(directory: Path) -> Snapshot:
+    """Every entry of the directory (hidden ones too): bytes, mtime in ns, mode."""
+    found = {}
+    for entry in sorted(os.listdir(directory)):
+        st = os.stat(directory / entry)
+        found[entry] = ((directory / entry).read_bytes(), st.st_mtime_ns, st.st_mode & 0o777)
+    return found
+
+
+def load(directory: Path, name: str) -> Tuple[Any, Any, Any]:
+    cert = cx509.load_pem_x509_certificate((directory / ("%s.pem" % name)).read_bytes())
+    key = serialization.load_pem_private_key(
+        (directory / ("%s-key.pem" % name)).read_bytes(), password=None)
+    csr = cx509.load_pem_x509_csr((directory / ("%s.csr" % name)).read_bytes())
+    return cert, key, csr
+
+
+def public_der(obj: Any) -> bytes:
+    return bytes(obj.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def assert_complete_set(directory: Path) -> None:
+    """The oracle: every file parses, every leaf is signed by ca.pem, every key matches."""
+    ca, ca_key, ca_csr = load(directory, "ca")
+    assert public_der(ca) == public_der(ca_key) == public_der(ca_csr)
+    assert ca.extensions.get_extension_for_class(cx509.BasicConstraints).value.ca
+    for name in LEAVES:
+        cert, key, csr = load(directory, name)
+        cert.verify_directly_issued_by(ca)
+        assert public_der(cert) == public_der(key) == public_der(csr), name
+        assert csr.is_signature_valid
+        assert oct(os.stat(directory / ("%s-key.pem" % name)).st_mode & 0o777) == "0o600"
+
+
+def actions(results: List[cluster.CertResult]) -> Dict[str, str]:
+    return {r["name"]: r["action"] for r in results}
+
+
+# --- module fixtures: one pristine set per algorithm, copied per test -------------------------
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+    made = {}
+    for algo in ("rsa", "ecdsa"):
+        d = tmp_path_factory.mktemp("pristine-" + algo) / "pki"
+        ensure_k8s_pki(d, algo=algo, now=T0)
+        made[algo] = d
+    other = tmp_path_factory.mktemp("other-ca") / "pki"
+    ensure_k8s_pki(other, algo="ecdsa", now=T0)
+    made["other"] = other
+    return made
+
+
+@pytest.fixture(params=["rsa", "ecdsa"])
+def pki(request: pytest.FixtureRequest, pristine: Dict[str, Path], tmp_path: Path) -> Path:
+    """A copy of a pristine set, at tmp/ALGO/pki (see :func:`algo`)."""
+    target = tmp_path / request.param / "pki"
+    shutil.copytree(pristine[request.param], target)
+    return target
+
+
+@pytest.fixture
+def ec_pki(pristine: Dict[str, Path], tmp_path: Path) -> Path:
+    target = tmp_path / "ecdsa" / "pki"
+    shutil.copytree(pristine["ecdsa"], target)
+    return target
+
+
+def algo(d: Path) -> str:
+    """The algorithm a copied set was made with (so re-runs keep it)."""
+    return d.parent.name
+
+
+@pytest.fixture
+def rsa_pki(pristine: Dict[str, Path], tmp_path: Path) -> Path:
+    target = tmp_path / "pki"
+    shutil.copytree(pristine["rsa"], target)
+    return target
+
+
+# --- the chapter's set ----------------------------------------------------------------------
+
+
+def seed(name: str) -> Any:
+    return json.loads((SEED / SEED_FILE[name]).read_text())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_subjects_match_the_chapter_csr_files(pki: Path, name: str) -> None:
+    cert, _, _ = load(pki, name)
+    spec = seed(name)
+    fields = {"C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME,
+              "L": NameOID.LOCALITY_NAME, "O": NameOID.ORGANIZATION_NAME,
+              "OU": NameOID.ORGANIZATIONAL_UNIT_NAME}
+    for key, oid in fields.items():
+        values = [a.value for a in cert.subject.get_attributes_for_oid(oid)]
+        assert values == [spec["names"][0][key]], (name, key)
+    assert [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)] \
+        == [spec["CN"]]
+    # Go's order: C, ST, L, O, OU, CN
+    assert [a.oid for a in cert.subject] == list(fields.values()) + [NameOID.COMMON_NAME]
+
+
+@pytest.mark.parametrize("name", LEAVES)
+def test_hosts_are_the_chapter_hosts_without_the_book_site(pki: Path, name: str) -> None:
+    cert, _, _ = load(pki, name)
+    wanted = [h for h in seed(name).get("hosts", []) if h not in SITE_SPECIFIC]
+    if name == "kubernetes":
+        wanted.append("10.0.0.1")
+    try:
+        san = cert.extensions.get_extension_for_class(cx509.SubjectAlternativeName).value
+        got = san.get_values_for_type(cx509.DNSName) + [
+            str(ip) for ip in san.get_values_for_type(cx509.IPAddress)]
+    except cx509.ExtensionNotFound:
+        got = []
+    assert sorted(got) == sorted(wanted)
+
+
+def test_ca_and_profile(pki: Path) -> None:
+    """CA:TRUE for ca; the chapter's profile usages on every leaf (no keyEncipherment for EC)."""
+    ca, ca_key, _ = load(pki, "ca")
+    assert ca.extensions.get_extension_for_class(cx509.BasicConstraints).value.ca
+    assert ca.not_valid_after_utc - ca.not_valid_before_utc == timedelta(hours=87600)
+    is_ec = isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    for name in LEAVES:
+        cert, key, _ = load(pki, name)
+        assert isinstance(key, ec.EllipticCurvePrivateKey if is_ec else rsa.RSAPrivateKey)
+        assert key.key_size == (256 if is_ec else 2048)
+        assert not cert.extensions.get_extension_for_class(cx509.BasicConstraints).value.ca
+        ku = cert.extensions.get_extension_for_class(cx509.KeyUsage).value
+        assert ku.digital_signature and ku.key_encipherment is (not is_ec)
+        eku = cert.extensions.get_extension_for_class(cx509.ExtendedKeyUsage).value
+        assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+        assert cert.not_valid_after_utc == ca.not_valid_after_utc
+
+
+def test_set_is_complete_and_keys_are_private(pki: Path) -> None:
+    assert_complete_set(pki)
+    assert sorted(os.listdir(pki)) == sorted(
+        n + s for n in NAMES for s in (".pem", "-key.pem", ".csr"))
+    assert oct(os.stat(pki / "ca-key.pem").st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="openssl not installed")
+def test_openssl_verifies_every_leaf(pki: Path) -> None:
+    out = subprocess.run([OPENSSL, "verify", "-CAfile", "ca.pem"] + ["%s.pem" % n for n in LEAVES],
+                         cwd=pki, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["%s.pem: OK" % n for n in LEAVES]
+
+
+def test_ecdsa_prints_no_warning(tmp_path: Path) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ensure_k8s_pki(tmp_path / "pki", algo="ecdsa", size=384)
+    assert [str(w.message) for w in caught] == []
+    _, key, _ = load(tmp_path / "pki", "admin")
+    assert key.key_size == 384
+
+
+# --- idempotence ----------------------------------------------------------------------------
+
+
+def test_second_run_changes_nothing(pki: Path) -> None:
+    before = snapshot(pki)
+    dir_mtime = os.stat(pki).st_mtime_ns
+    results = ensure_k8s_pki(pki, algo=algo(pki), now=T0 + HOUR)
+    assert actions(results) == dict.fromkeys(NAMES, "kept")
+    assert snapshot(pki) == before
+    assert os.stat(pki).st_mtime_ns == dir_mtime
+    assert [r["reason"] for r in results] == [""] * 6
+
+
+def test_results_describe_the_files(tmp_path: Path) -> None:
+    d = tmp_path / "pki"
+    results = ensure_k8s_pki(d, algo="ecdsa", now=T0)
+    ca = cx509.load_pem_x509_certificate((d / "ca.pem").read_bytes())
+    assert results[0] == {
+        "name": "ca", "action": "created", "path": str(d / "ca.pem"),
+        "files": [str(d / "ca.pem"), str(d / "ca-key.pem"), str(d / "ca.csr")],
+        "not_after": ca.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"), "reason": "",
+    }
+    assert actions(results) == dict.fromkeys(NAMES, "created")
+
+
+def test_extra_hosts_already_present_change_nothing(pki: Path) -> None:
+    before = snapshot(pki)
+    results = ensure_k8s_pki(pki, hosts=["kubernetes", "127.0.0.1", "KUBERNETES.default"],
+                             algo=algo(pki))
+    assert actions(results) == dict.fromkeys(NAMES, "kept")
+    assert snapshot(pki) == before
+
+
+# --- renewal --------------------------------------------------------------------------------
+
+
+def _swap(d: Path, a: str, b: str) -> None:
+    tmp = d / "swap.tmp"
+    os.replace(d / a, tmp)
+    os.replace(d / b, d / a)
+    os.replace(tmp, d / b)
+
+
+def _other_ca_leaf(d: Path, other: Path) -> None:
+    for suffix in (".pem", "-key.pem", ".csr"):
+        shutil.copy(other / ("admin" + suffix), d / ("admin" + suffix))
+
+
+def _copy(d: Path, src: str, dst: str) -> None:
+    shutil.copy(d / src, d / dst)
+
+
+RENEWALS = [
+    # (id, damage, {name: expected reason}, kwargs)
+    ("missing-cert", lambda d, o: os.unlink(d / "admin.pem"),
+     {"admin": "admin.pem is missing"}, {}),
+    ("missing-key", lambda d, o: os.unlink(d / "kube-proxy-key.pem"),
+     {"kube-proxy": "kube-proxy-key.pem is missing"}, {}),
+    ("missing-csr", lambda d, o: os.unlink(d / "admin.csr"),
+     {"admin": "admin.csr is missing"}, {}),
+    ("other-ca", _other_ca_leaf, {"admin": "admin.pem is not signed by the CA"}, {}),
+    ("key-swapped", lambda d, o: _swap(d, "admin-key.pem", "kube-proxy-key.pem"),
+     {"admin": "admin-key.pem does not match admin.pem",
+      "kube-proxy": "kube-proxy-key.pem does not match kube-proxy.pem"}, {}),
+    ("stale-csr", lambda d, o: _copy(d, "kube-proxy.csr", "admin.csr"),
+     {"admin": "admin.csr does not match admin-key.pem"}, {}),
+    ("garbage-cert", lambda d, o: (d / "admin.pem").write_text("junk"),
+     {"admin": "admin.pem: expected a CERTIFICATE PEM block, found no PEM block"}, {}),
+    ("wrong-subject", lambda d, o: [_copy(d, "kube-proxy" + s, "admin" + s)
+                                    for s in (".pem", "-key.pem", ".csr")],
+     {"admin": "subject is C=CN, ST=BeiJing, L=BeiJing, O=Kubernetes, OU=System, "
+               "CN=system:kube-proxy, expected C=CN, ST=BeiJing, L=BeiJing, O=system:masters, "
+               "OU=System, CN=admin"}, {}),
+    ("new-host", lambda d, o: None, {"kubernetes": "lacks host 10.0.0.2"},
+     {"hosts": ["10.0.0.2"]}),
+    ("new-hosts", lambda d, o: None, {"kubernetes": "lacks hosts api.example.com, 2001:db8::1"},
+     {"hosts": ["2001:db8::1", "api.example.com", "kubernetes"]}),
+]
+
+
+@pytest.mark.parametrize("damage,reasons,kwargs", [r[1:] for r in RENEWALS],
+                         ids=[r[0] for r in RENEWALS])
+def test_renewal(pki: Path, pristine: Dict[str, Path], damage: Any,
+                 reasons: Dict[str, str], kwargs: Dict[str, Any]) -> None:
+    damage(pki, pristine["other"])
+    before = snapshot(pki)
+    results = ensure_k8s_pki(pki, algo=algo(pki), **kwargs)
+    got = {r["name"]: r["reason"] for r in results if r["action"] != "kept"}
+    assert got == reasons
+    assert all(r["action"] == "renewed" for r in results if r["name"] in reasons)
+    after = snapshot(pki)
+    for name in NAMES:  # everything else untouched, byte for byte and mtime
+        for suffix in (".pem", "-key.pem", ".csr"):
+            f = name + suffix
+            if name not in reasons:
+                assert after[f] == before[f], f
+            else:
+                assert after[f][0] != before.get(f, (b"",))[0], f
+    assert_complete_set(pki)
+    again = snapshot(pki)
+    assert actions(ensure_k8s_pki(pki, algo=algo(pki), **kwargs)) == dict.fromkeys(NAMES, "kept")
+    assert snapshot(pki) == again
+
+
+def test_new_host_is_in_the_renewed_certificate(rsa_pki: Path) -> None:
+    ensure_k8s_pki(rsa_pki, hosts=["10.0.0.2", "api.example.com"])
+    cert, _, _ = load(rsa_pki, "kubernetes")
+    san = cert.extensions.get_extension_for_class(cx509.SubjectAlternativeName).value
+    assert "api.example.com" in san.get_values_for_type(cx509.DNSName)
+    assert [str(i) for i in san.get_values_for_type(cx509.IPAddress)][-1] == "10.0.0.2"
+
+
+@pytest.mark.parametrize("later,renewed", [
+    (timedelta(hours=8760) - 721 * HOUR, False),
+    (timedelta(hours=8760) - 719 * HOUR, True),
+    (timedelta(hours=8760) + HOUR, True),  # already expired
+])
+def test_renewal_near_expiry(tmp_path: Path, later: timedelta, renewed: bool) -> None:
+    d = tmp_path / "pki"
+    ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", now=T0)
+    before = snapshot(d)
+    results = ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", now=T0 + later)
+    assert results[0]["action"] == "kept"  # the 10-year CA stays
+    assert snapshot(d)["ca-key.pem"] == before["ca-key.pem"]
+    leaf_actions = {r["action"] for r in results[1:]}
+    assert leaf_actions == ({"renewed"} if renewed else {"kept"})
+    if renewed:
+        old_end = (T0 - 5 * 60 * timedelta(seconds=1) + timedelta(hours=8760))
+        word = "expired" if later > timedelta(hours=8760) else "expires"
+        assert results[1]["reason"] == "%s %s, within --renew-before 720h" % (
+            word, old_end.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        cert, _, _ = load(d, "admin")
+        assert cert.not_valid_before_utc == T0 + later - timedelta(minutes=5)
+
+
+def test_leaves_never_outlive_the_ca_and_do_not_loop(tmp_path: Path) -> None:
+    """CA and leaves end together: near the end the CA warns, leaves are not re-issued forever."""
+    d = tmp_path / "pki"
+    ensure_k8s_pki(d, algo="ecdsa", now=T0)
+    before = snapshot(d)
+    late = T0 + timedelta(hours=87600) - 100 * HOUR
+    with pytest.warns(KpkiliteWarning, match=r"ca\.pem: the CA expires on .* within "
+                                             r"--renew-before 720h"):
+        results = ensure_k8s_pki(d, algo="ecdsa", now=late)
+    assert actions(results) == dict.fromkeys(NAMES, "kept")
+    assert snapshot(d) == before
+
+
+def test_short_ca_caps_leaf_expiry_without_warning(tmp_path: Path) -> None:
+    d = tmp_path / "pki"
+    ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", now=T0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ensure_k8s_pki(d, algo="ecdsa", expiry="87599h", now=T0 + timedelta(hours=8100))
+    assert caught == []  # renewed (lives longer now) and cut to the CA's end, silently
+    ca, _, _ = load(d, "ca")
+    admin, _, _ = load(d, "admin")
+    assert admin.not_valid_after_utc == ca.not_valid_after_utc
+
+
+# --- the CA is never clobbered ------------------------------------------------------------
+
+
+def _msg(d: Path, text: str) -> str:
+    return text.format(d=str(d)) + (
+        "; to make a new CA and re-issue every certificate, use --force (force=True)")
+
+
+CA_PROBLEMS = [
+    ("no-key", lambda d, o: os.unlink(d / "ca-key.pem"),
+     "{d}/ca-key.pem: the CA private key is missing, but {d}/ca.pem exists"),
+    ("no-cert", lambda d, o: os.unlink(d / "ca.pem"),
+     "{d}/ca.pem: the CA certificate is missing, but {d}/ca-key.pem exists"),
+    ("other-key", lambda d, o: shutil.copy(o / "ca-key.pem", d / "ca-key.pem"),
+     "{d}/ca-key.pem does not match {d}/ca.pem (their public keys differ)"),
+    ("not-a-ca", lambda d, o: shutil.copy(d / "admin.pem", d / "ca.pem"),
+     "{d}/ca.pem: not a CA certificate (no basicConstraints CA:TRUE)"),
+    ("garbage", lambda d, o: (d / "ca.pem").write_text(""),
+     "{d}/ca.pem: expected a CERTIFICATE PEM block, found empty input"),
+]
+
+
+@pytest.mark.parametrize("damage,message", [c[1:] for c in CA_PROBLEMS],
+                         ids=[c[0] for c in CA_PROBLEMS])
+def test_unusable_ca_is_refused_then_replaced_with_force(
+        ec_pki: Path, pristine: Dict[str, Path], damage: Any, message: str) -> None:
+    pki = ec_pki
+    damage(pki, pristine["other"])
+    before = snapshot(pki)
+    with pytest.raises((FileError, ValueError)) as info:
+        ensure_k8s_pki(pki, algo="ecdsa")
+    assert str(info.value) == _msg(pki, message)
+    assert snapshot(pki) == before  # nothing touched: the CA key above all
+    results = ensure_k8s_pki(pki, algo="ecdsa", force=True)
+    assert results[0]["action"] == "renewed"
+    assert results[0]["reason"].startswith("--force: ")
+    assert {r["action"] for r in results[1:]} == {"renewed"}
+    assert {r["reason"] for r in results[1:]} == {"the CA is new"}
+    assert_complete_set(pki)
+
+
+def test_expired_ca_is_refused(tmp_path: Path) -> None:
+    d = tmp_path / "pki"
+    ensure_k8s_pki(d, algo="ecdsa", now=T0)
+    end = cx509.load_pem_x509_certificate((d / "ca.pem").read_bytes()).not_valid_after_utc
+    with pytest.raises(FileError) as info:
+        ensure_k8s_pki(d, algo="ecdsa", now=end + HOUR)
+    assert str(info.value) == _msg(d, "{d}/ca.pem: the CA expired on %s"
+                                   % end.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def test_force_keeps_a_working_ca(pki: Path) -> None:
+    before = snapshot(pki)
+    assert actions(ensure_k8s_pki(pki, algo=algo(pki), force=True)) == dict.fromkeys(NAMES, "kept")
+    assert snapshot(pki) == before
+
+
+# --- inputs are all checked before anything happens --------------------------------------
+
+
+BAD_INPUTS = [
+    ({"hosts": ["ok.example", "bad host"]}, CSRSpecError,
+     "hosts[1]: 'bad host': ' ' is not allowed in a host name"),
+    ({"hosts": ["ok.example", ""]}, CSRSpecError,
+     'hosts[1]: \'\': empty host; remove it ("hosts": [] means no SANs)'),
+    ({"algo": "dsa"}, CSRSpecError, "algo: 'dsa' is not supported; use \"rsa\" or \"ecdsa\""),
+    ({"algo": "ecdsa", "size": 2048}, CSRSpecError,
+     "size: 2048 is not supported for ecdsa keys; supported sizes: 256, 384, 521"),
+    ({"expiry": "10y"}, SigningConfigError, None),
+    ({"renew_before": "-1h"}, SigningConfigError,
+     "renew_before: '-1h' must be a positive duration"),
+    ({"renew_before": "87600h"}, SigningConfigError,
+     "renew_before: 87600h is not shorter than expiry 87600h; every run would re-issue every "
+     "certificate"),
+    ({"layout": "kubeadm"}, CSRSpecError, "layout: 'kubeadm' is not a known layout "
+                                          "(layouts: chapter)"),
+]
+
+
+@pytest.mark.parametrize("kwargs,error,message", BAD_INPUTS)
+def test_bad_input_touches_nothing(tmp_path: Path, kwargs: Dict[str, Any], error: type,
+                                   message: Any) -> None:
+    d = tmp_path / "pki"
+    with pytest.raises(error) as info:
+        ensure_k8s_pki(d, **kwargs)
+    if message is not None:
+        assert str(info.value) == message
+    else:
+        assert str(info.value).startswith("expiry: ")
+    assert not d.exists()
+
+
+@pytest.mark.parametrize("kwargs", [{"hosts": "a.example"}, {"size": "2048"}, {"now": 5},
+                                    {"now": datetime(2030, 1, 1)}])
+def test_wrong_types(tmp_path: Path, kwargs: Dict[str, Any]) -> None:
+    with pytest.raises(TypeError):
+        ensure_k8s_pki(tmp_path / "pki", **kwargs)
+    assert not (tmp_path / "pki").exists()
+
+
+# --- threads and locking ------------------------------------------------------------------
+
+
+def test_parallel_and_serial_generation_agree(tmp_path: Path) -> None:
+    for workers in (1, 6):
+        d = tmp_path / str(workers)
+        results = ensure_k8s_pki(d, algo="ecdsa", max_workers=workers)
+        assert actions(results) == dict.fromkeys(NAMES, "created")
+        assert_complete_set(d)
+
+
+def test_another_run_holding_the_directory_is_an_error(tmp_path: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    d = tmp_path / "pki"
+    d.mkdir()
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(FileError) as info:
+            ensure_k8s_pki(d)
+        assert str(info.value) == ("%s: another k8s-pki run is working in this directory; "
+                                   "wait for it to finish" % d)
+    finally:
+        os.close(fd)
+    assert os.listdir(d) == []
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_cli_output(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["k8s-pki", "--dir", "pki", "--algo", "ecdsa"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    end = cx509.load_pem_x509_certificate((tmp_path / "pki" / "ca.pem").read_bytes())
+    stamp = end.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert lines == ["created  %-31s  expires %s" % ("pki/%s.pem" % n, stamp) for n in NAMES] + [
+        "pki: 6 created, 0 renewed, 0 kept (keys NAME-key.pem, mode 0600)"]
+    assert err == ""
+    assert main(["k8s-pki", "-dir=pki", "-hosts", "10.0.0.2"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1].startswith("renewed  pki/kubernetes.pem ")
+    assert out.splitlines()[1].endswith("  (lacks host 10.0.0.2)")
+    assert out.splitlines()[-1] == (
+        "pki: 0 created, 1 renewed, 5 kept (keys NAME-key.pem, mode 0600)")
+
+
+@pytest.mark.parametrize("argv,status,message", [
+    (["--hosts", "a.example,bad host"],
+     1, "kpkilite: --hosts: 'bad host': ' ' is not allowed in a host name\n"),
+    (["--hosts", "a,,b"], 2,
+     "kpkilite: k8s-pki: --hosts 'a,,b': empty host name between commas; write a,b\n"),
+    (["--algo", "dsa"], 1, "kpkilite: --algo: 'dsa' is not supported; use \"rsa\" or \"ecdsa\"\n"),
+    (["--size", "1024"], 1,
+     "kpkilite: --size: 1024 is not supported for rsa keys; supported sizes: 2048, 3072, 4096\n"),
+    (["--renew-before", "1d"], 1, None),
+    (["--hostz", "x"], 2, "kpkilite: k8s-pki: unknown flag '--hostz'; did you mean -hosts?\n"),
+])
+def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                    monkeypatch: pytest.MonkeyPatch, argv: List[str], status: int,
+                    message: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["k8s-pki", "--dir", "pki"] + argv) == status
+    out, err = capsys.readouterr()
+    assert out == ""
+    if message is None:
+        assert err.startswith("kpkilite: --renew-before: ") and err.count("\n") == 1
+    else:
+        assert err == message
+    assert not (tmp_path / "pki").exists()
+
+
+def test_cli_refuses_to_clobber_the_ca_key(rsa_pki: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    os.unlink(rsa_pki / "ca.pem")
+    key = (rsa_pki / "ca-key.pem").read_bytes()
+    assert main(["k8s-pki", "--dir", str(rsa_pki)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "kpkilite: %s\n" % _msg(
+        rsa_pki, "{d}/ca.pem: the CA certificate is missing, but {d}/ca-key.pem exists")
+    assert (rsa_pki / "ca-key.pem").read_bytes() == key
+
+
+def test_fresh_directory_subprocess_with_defaults(tmp_path: Path) -> None:
+    """The README's first command, minus the install: defaults, a new directory."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    run = subprocess.run([sys.executable, "-m", "kpkilite", "k8s-pki", "--dir", "pki"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert run.stdout.splitlines()[-1] == (
+        "pki: 6 created, 0 renewed, 0 kept (keys NAME-key.pem, mode 0600)")
+    assert_complete_set(tmp_path / "pki")
