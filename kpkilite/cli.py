@@ -81,11 +81,12 @@ def _unicode_dash_error(arg: str, command: Command) -> UsageError:
     rest = arg.lstrip("".join(_DASHES) + "-")
     name = rest.split("=", 1)[0]
     guess = _guess_flag(name, command)
-    hint = "; did you mean -%s%s?" % (guess, rest[len(name):]) if guess else ""
+    value = rest[len(name):] if rest.isprintable() else ""
+    hint = "; did you mean -%s%s?" % (guess, value) if guess else ""
+    what = _DASHES.get(lead, unicodedata.name(lead, "dash").lower())
     return UsageError(
-        "%s: unknown argument '%s': it starts with an %s (U+%04X), not a hyphen '-'%s"
-        % (command.name, arg, _DASHES.get(lead, unicodedata.name(lead, "dash").lower()),
-           ord(lead), hint)
+        "%s: unknown argument %r: it starts with %s %s (U+%04X), not a hyphen '-'%s"
+        % (command.name, arg, "an" if what[0] in "aeiou" else "a", what, ord(lead), hint)
     )
 
 
@@ -121,7 +122,7 @@ def parse_flags(command: Command, argv: Sequence[str]) -> Tuple[Dict[str, Any], 
         if flag is None:
             guess = _guess_flag(name, command)
             hint = "; did you mean -%s?" % guess if guess else ""
-            raise UsageError("%s: unknown flag '%s'%s" % (command.name, arg, hint))
+            raise UsageError("%s: unknown flag %r%s" % (command.name, arg, hint))
         if flag.kind == "bool":
             if has_value:
                 if value.lower() not in ("true", "false", "1", "0", "t", "f"):

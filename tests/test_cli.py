@@ -28,6 +28,8 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from conftest import SEED, SHARED, seed
 from cryptography import x509 as cx509
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = SHARED / "reference"
@@ -482,6 +484,14 @@ BAD_INPUTS: List[Tuple[str, List[str], bytes, int, str]] = [
      "gencert: unknown argument '\u2014ca': it starts with an em dash (U+2014), not a hyphen "
      "'-'; did you mean -ca?"),
     # flags
+    ("minus-sign-ca", ["gencert", "\u2212ca=ca.pem", "leaf.json"], b"", 2,
+     "gencert: unknown argument '\u2212ca=ca.pem': it starts with a minus sign (U+2212), not a "
+     "hyphen '-'; did you mean -ca=ca.pem?"),
+    ("en-dash-with-newline", ["gencert", "\u2013ca=a\nb", "leaf.json"], b"", 2,
+     "gencert: unknown argument '\u2013ca=a\\nb': it starts with an en dash (U+2013), not a "
+     "hyphen '-'; did you mean -ca?"),
+    ("flag-with-newline", ["gencert", "-x\ny", "leaf.json"], b"", 2,
+     "gencert: unknown flag '-x\\ny'"),
     ("typo-profle", GENCERT[:4] + ["-profle=kubernetes", "leaf.json"], b"", 2,
      "gencert: unknown flag '-profle=kubernetes'; did you mean -profile?"),
     ("typo-ca-ky", ["gencert", "-ca=ca.pem", "--ca-ky", "ca-key.pem", "leaf.json"], b"", 2,
@@ -750,3 +760,52 @@ def test_a_reader_that_goes_away_is_a_quiet_exit_1(workdir: Path) -> None:
 def test_a_closed_stderr_still_gives_the_exit_status(workdir: Path) -> None:
     proc = _shell("%s -m kpkilite gencert -initca nope.json 2>&-" % sys.executable, workdir)
     assert (proc.returncode, proc.stdout) == (1, b"")
+
+
+# --- the flag parser: properties ----------------------------------------------------------
+
+FLAG_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+ARG = st.one_of(FLAG_TEXT, st.builds(lambda p, t: p + t,
+                                     st.sampled_from(["-", "--", "\u2013", "-ca", "--ca-key=",
+                                                      "-initca=", "-profile", "-h"]), FLAG_TEXT))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(["gencert", "genkey", "sign", "json", "certinfo", "print-defaults"]),
+       argv=st.lists(ARG, max_size=6))
+def test_parse_flags_gives_a_result_or_a_usage_error(name: str, argv: List[str]) -> None:
+    from kpkilite import cli
+
+    command = cli.COMMANDS[name]
+    try:
+        opts, args = cli.parse_flags(command, argv)
+    except cli.UsageError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(name + ": ")
+        return
+    except cli._HelpRequested:
+        assert any(a.lstrip("-").split("=")[0] in ("h", "help") for a in argv)
+        return
+    assert set(opts) == {f.name for f in command.flags}
+    assert command.min_args <= len(args) <= command.max_args
+    assert all(a in argv for a in args)
+
+
+VALUE = st.text(alphabet="abcxyz./_-:=,0123456789", min_size=1, max_size=10).filter(
+    lambda v: not v.startswith("-"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ca=VALUE, key=VALUE, profile=VALUE, initca=st.booleans(),
+       style=st.sampled_from(["-%s=%s", "--%s=%s", "-%s %s", "--%s %s"]))
+def test_every_flag_spelling_parses_the_same(ca: str, key: str, profile: str, initca: bool,
+                                             style: str) -> None:
+    from kpkilite import cli
+
+    argv: List[str] = []
+    for flag, value in (("ca", ca), ("ca-key", key), ("profile", profile)):
+        argv += (style % (flag, value)).split(" ", 1) if " " in style else [style % (flag, value)]
+    argv += ["-initca=%s" % ("true" if initca else "false"), "spec.json"]
+    opts, args = cli.parse_flags(cli.COMMANDS["gencert"], argv)
+    assert (opts["ca"], opts["ca-key"], opts["profile"], opts["initca"]) == (
+        ca, key, profile, initca)
+    assert args == ["spec.json"]
