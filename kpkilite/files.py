@@ -167,7 +167,8 @@ def _commit_all(staged: List[_Staged]) -> None:
             os.close(dfd)
 
 
-def _is_ca_cert(pem_text: Union[str, bytes]) -> bool:
+def _cert_facts(pem_text: Union[str, bytes]) -> Optional[Tuple[bool, bytes]]:
+    """``(is a CA, SubjectPublicKeyInfo DER)`` of a PEM certificate, None if unreadable."""
     from asn1crypto import x509
 
     from ._pem import first_pem
@@ -175,9 +176,15 @@ def _is_ca_cert(pem_text: Union[str, bytes]) -> bool:
     try:
         cert = x509.Certificate.load(first_pem(pem_text, ["CERTIFICATE"]))
         bc = cert.basic_constraints_value
-        return bool(bc is not None and bc["ca"].native)
-    except (PEMError, ValueError, TypeError, KeyError):
-        return False
+        spki: bytes = cert["tbs_certificate"]["subject_public_key_info"].dump()
+        return bool(bc is not None and bc["ca"].native), spki
+    except (PEMError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _is_ca_cert(pem_text: Union[str, bytes]) -> bool:
+    facts = _cert_facts(pem_text)
+    return facts is not None and facts[0]
 
 
 def _check_part(part: str, value: Any) -> str:
@@ -227,6 +234,8 @@ def write_bare(
     paths = {p: _bare_path(directory, name, p) for p in parts}
     if "key" in parts and not force:
         _refuse_ca_key_overwrite(parts, paths["key"], _bare_path(directory, name, "cert"))
+    if "cert" in parts and not force:
+        _refuse_ca_cert_overwrite(parts["cert"], paths["cert"])
     staged: List[_Staged] = []
     try:
         for part, text in parts.items():
@@ -259,6 +268,24 @@ def _refuse_ca_key_overwrite(parts: Mapping[str, str], key_path: str, cert_path:
         raise FileError(
             "%s: refusing to overwrite an existing CA private key (every certificate it "
             "signed would be orphaned); move it away first, or use -force" % key_path
+        )
+
+
+def _refuse_ca_cert_overwrite(new_cert: str, cert_path: str) -> None:
+    """A CA certificate may only be replaced by one for the same key (a re-issued CA)."""
+    try:
+        with open(cert_path, "rb") as fh:
+            old = _cert_facts(fh.read())
+    except OSError:
+        return
+    if old is None or not old[0]:
+        return
+    new = _cert_facts(new_cert)
+    if new is None or new[1] != old[1]:
+        raise FileError(
+            "%s: refusing to replace an existing CA certificate with a certificate for "
+            "another key (the CA's key pair would be broken); use another name, or -force"
+            % cert_path
         )
 
 

@@ -298,16 +298,22 @@ def test_a_bad_last_part_writes_nothing(existing: Path, leaf2: Dict[str, str]) -
     assert snapshot(existing) == before
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root ignores directory permissions; the rename/fsync tests cover it")
-def test_a_read_only_directory_writes_nothing(existing: Path, leaf2: Dict[str, str]) -> None:
+def test_an_unwritable_directory_writes_nothing(
+    existing: Path, leaf2: Dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root ignores directory permissions, so the refusal is simulated where the OS would
+    # report it: creating the temporary file.
+    import tempfile
+
     before = snapshot(existing)
-    existing.chmod(0o555)
-    try:
-        with pytest.raises(FileError):
-            write_bare(leaf2, "out", directory=existing)
-    finally:
-        existing.chmod(0o755)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(FileError) as info:
+        write_bare(leaf2, "out", directory=existing)
+    assert "Permission denied" in str(info.value)
     assert snapshot(existing) == before
 
 
@@ -485,3 +491,33 @@ def test_any_bundle_is_written_whole_or_not_at_all(choice: Dict[str, Any], tmp_p
     assert written == [str(directory / NAMES[p]) for p in parts]
     assert read_bare("out", directory=directory) == {p: bundle[p] for p in parts}
     assert sorted(p.name for p in directory.iterdir()) == sorted(NAMES[p] for p in parts)
+
+
+def test_refuses_to_replace_a_ca_certificate_with_one_for_another_key(tmp_path: Path) -> None:
+    from kpkilite import signing
+    from kpkilite.errors import FileError, KpkiliteWarning
+    from kpkilite.files import write_bare
+
+    ca = signing.create_ca({"CN": "test CA"})
+    write_bare(ca, "ca", directory=tmp_path)
+    before = (tmp_path / "ca.pem").read_bytes()
+    with pytest.warns(KpkiliteWarning, match="key encipherment"):  # cfssl's default profile
+        leaf = signing.sign_csr(_csr_pem(), ca_cert=ca["cert"], ca_key=ca["key"])
+    with pytest.raises(FileError) as info:
+        write_bare({"cert": leaf}, "ca", directory=tmp_path)
+    assert str(info.value) == (
+        "%s: refusing to replace an existing CA certificate with a certificate for another key "
+        "(the CA's key pair would be broken); use another name, or -force"
+        % (tmp_path / "ca.pem")
+    )
+    assert (tmp_path / "ca.pem").read_bytes() == before
+    # The same CA written again is fine; force overrides the refusal.
+    write_bare({"cert": ca["cert"]}, "ca", directory=tmp_path)
+    write_bare({"cert": leaf}, "ca", directory=tmp_path, force=True)
+    assert (tmp_path / "ca.pem").read_text() == leaf
+
+
+def _csr_pem() -> str:
+    from kpkilite import csr
+
+    return csr.generate_csr({"CN": "leaf", "hosts": ["leaf.example"]})["csr"]
