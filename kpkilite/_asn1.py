@@ -148,6 +148,9 @@ def _check_dns_name(host: str) -> None:
     if len(host) > 253:
         raise HostError("host name is longer than 253 characters")
     labels = host.split(".")
+    if labels[-1].isdigit():  # RFC 1123 2.1: a host name is never all-numeric dotted form
+        raise HostError("not an IP address, and a host name's last label cannot be all digits "
+                        "(an IPv4 address has four numbers 0-255 without leading zeros)")
     for i, label in enumerate(labels):
         if label == "":
             raise HostError("host name has an empty label (a leading, trailing or double dot)")
@@ -157,6 +160,8 @@ def _check_dns_name(host: str) -> None:
             raise HostError("a wildcard must be the whole left-most label, as in *.example.com")
         if len(label) > 63:
             raise HostError("host name label %r is longer than 63 characters" % label)
+        if label.startswith("-") or label.endswith("-"):  # RFC 952, RFC 1123 2.1
+            raise HostError("host name label %r starts or ends with '-'" % label)
         if not _DNS_LABEL_CHARS.issuperset(label):
             bad = sorted(set(label) - _DNS_LABEL_CHARS)[0]
             raise HostError("%r is not allowed in a host name" % bad)

@@ -356,9 +356,9 @@ def _certificate(
     if issuer is not None and not_after > issuer.not_after:
         cut = not_after - issuer.not_after
         if cut > timedelta(days=1):
-            _spec.warn("profile %r: notAfter cut to the CA's notAfter %s (%d days earlier)"
+            _spec.warn("profile %r: notAfter cut to the CA's notAfter %s (%d day%s earlier)"
                        % (profile.name, issuer.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                          cut.days))
+                          cut.days, "" if cut.days == 1 else "s"))
         not_after = issuer.not_after
     subject_empty = len(subject.chosen) == 0
     exts = _extensions(
@@ -617,6 +617,9 @@ def sign_csr(
             raise TypeError("hosts must be a sequence of str, not a str")
         check_hosts(hosts, "hosts")
         groups = _asn1.classify_hosts(list(hosts)) if hosts else None
+    if len(info["subject"].chosen) == 0 and not groups:
+        raise PEMError("csr: the certificate would have an empty subject and no SANs "
+                       "(RFC 5280 4.1.2.6); give hosts, or a CSR with a subject")
     chosen = select_profile(config, profile)
     issuer = _load_issuer(ca_cert, ca_key, moment)
     path_len = _intermediate_path_len(chosen, issuer)

@@ -152,6 +152,16 @@ ERRORS = [
     ({"CN": "x", "hosts": ["a" * 64 + ".example"]},
      "hosts[0]: '%s.example': host name label '%s' is longer than 63 characters"
      % ("a" * 64, "a" * 64)),
+    ({"CN": "x", "hosts": ["010.0.0.1"]},
+     "hosts[0]: '010.0.0.1': not an IP address, and a host name's last label cannot be all "
+     "digits (an IPv4 address has four numbers 0-255 without leading zeros)"),
+    ({"CN": "x", "hosts": ["192.168.1.256"]},
+     "hosts[0]: '192.168.1.256': not an IP address, and a host name's last label cannot be all "
+     "digits (an IPv4 address has four numbers 0-255 without leading zeros)"),
+    ({"CN": "x", "hosts": ["-etcd.example"]},
+     "hosts[0]: '-etcd.example': host name label '-etcd' starts or ends with '-'"),
+    ({"CN": "x", "hosts": ["etcd-.example"]},
+     "hosts[0]: 'etcd-.example': host name label 'etcd-' starts or ends with '-'"),
     ({"CN": "x", "hosts": ["fe80::1%eth0"]},
      "hosts[0]: 'fe80::1%eth0': an IPv6 zone (%eth0) cannot go in a certificate"),
     ({"CN": "x", "hosts": ["://x"]}, "hosts[0]: '://x': URI has no valid scheme"),

@@ -437,7 +437,7 @@ CUT_CASES = [
     (timedelta(minutes=1), None),
     (timedelta(hours=23, minutes=59), None),
     (timedelta(days=1, seconds=1), "profile 'same': notAfter cut to the CA's notAfter "
-                                   "2031-06-15T11:55:00Z (1 days earlier)"),
+                                   "2031-06-15T11:55:00Z (1 day earlier)"),
     (timedelta(days=30), "profile 'same': notAfter cut to the CA's notAfter "
                          "2031-06-15T11:55:00Z (30 days earlier)"),
 ]

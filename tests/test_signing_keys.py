@@ -30,7 +30,7 @@ CONFIG = {"signing": {"default": {"usages": ["signing", "server auth"], "expiry"
 SHA512_RSA = bytes.fromhex("300d06092a864886f70d01010d0500")
 
 
-def make_ca_with_cryptography(key: Any, *, ski: bool = True) -> str:
+def make_ca_with_cryptography(key: Any, *, ski: bool = True, cert_sign: bool = True) -> str:
     """A CA certificate built by cryptography (not by kpkilite) for ``key``."""
     now = datetime.now(timezone.utc)
     name = cx509.Name([cx509.NameAttribute(NameOID.ORGANIZATION_NAME, "Elsewhere"),
@@ -41,8 +41,8 @@ def make_ca_with_cryptography(key: Any, *, ski: bool = True) -> str:
         .serial_number(cx509.random_serial_number())
         .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=30))
         .add_extension(cx509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(cx509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                       critical=True)
+        .add_extension(cx509.KeyUsage(not cert_sign, False, False, False, False, cert_sign,
+                                      cert_sign, False, False), critical=True)
     )
     if ski:
         builder = builder.add_extension(
@@ -288,3 +288,36 @@ def test_now_must_be_an_aware_datetime(ec_ca: Dict[str, str]) -> None:
                            config=CONFIG, now=datetime(2030, 1, 1))
     with pytest.raises(TypeError):
         signing.create_ca({"CN": "x"}, now="2030-01-01")  # type: ignore[arg-type]
+
+
+def test_ca_whose_key_usage_lacks_cert_sign_is_refused() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca_pem = make_ca_with_cryptography(key, cert_sign=False)
+    key_pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    with pytest.raises(SigningError) as info:
+        signing.issue_cert({"CN": "l"}, ca_cert=ca_pem, ca_key=key_pem, config=CONFIG)
+    assert str(info.value) == ("ca_cert: 'CN=foreign CA' may not sign certificates "
+                               "(keyUsage lacks keyCertSign)")
+
+
+def test_sign_csr_refuses_an_empty_subject_without_sans(ec_ca: Dict[str, str],
+                                                        ec_key: Any) -> None:
+    message = ("csr: the certificate would have an empty subject and no SANs (RFC 5280 "
+               "4.1.2.6); give hosts, or a CSR with a subject")
+    bare = foreign_csr(ec_key, cx509.Name([]))
+    with pytest.raises(PEMError) as info:
+        signing.sign_csr(bare, ca_cert=ec_ca["cert"], ca_key=ec_ca["key"], config=CONFIG)
+    assert str(info.value) == message
+    with_sans = csr.generate_csr({"hosts": ["n.example"]})["csr"]
+    with pytest.raises(PEMError) as info:
+        signing.sign_csr(with_sans, ca_cert=ec_ca["cert"], ca_key=ec_ca["key"], config=CONFIG,
+                         hosts=[])
+    assert str(info.value) == message
+    # with SANs (from the CSR or from hosts) it is fine, and the SAN is critical
+    for pem in (signing.sign_csr(with_sans, ca_cert=ec_ca["cert"], ca_key=ec_ca["key"],
+                                 config=CONFIG),
+                signing.sign_csr(bare, ca_cert=ec_ca["cert"], ca_key=ec_ca["key"],
+                                 config=CONFIG, hosts=["m.example"])):
+        san = load_cert(pem).extensions.get_extension_for_oid(
+            ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        assert san.critical
