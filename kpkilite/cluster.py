@@ -590,7 +590,10 @@ def _generate(
             jobs.append((plan, functools.partial(generate_csr, spec)))
     if not jobs:
         return
-    workers = max_workers if max_workers is not None else len(jobs)
+    # An ECDSA key takes well under a millisecond: threads would only add overhead.
+    workers = len(jobs) if options.algo == "rsa" else 1
+    if max_workers is not None:
+        workers = max_workers
     if workers <= 1:
         for plan, job in jobs:
             plan.bundle = job()
@@ -642,7 +645,8 @@ def ensure_k8s_pki(
         layout: which table of :data:`LAYOUTS` to make.
         ca_expiry: validity of a new CA (at least ``expiry``).
         now: the current time (aware datetime); default the current UTC time.
-        max_workers: key-generation threads; default one per key to generate.
+        max_workers: key-generation threads; default one per RSA key to generate
+            (ECDSA keys are generated in the calling thread: they are too quick to share).
 
     Returns:
         One :class:`CertResult` per certificate, in the layout's order.
