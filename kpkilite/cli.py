@@ -635,8 +635,10 @@ _register(Command(
 def _register_optional() -> None:
     """Commands that live in their own module (kept out of this file to keep it one thing)."""
     from ._cli_k8s import COMMAND as k8s_pki
+    from ._pyz import COMMAND as pyz
 
     _register(k8s_pki)
+    _register(pyz)
 
 
 try:
