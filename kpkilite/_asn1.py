@@ -136,7 +136,9 @@ def _ip_bytes(host: str) -> Optional[bytes]:
 
 def _check_dns_name(host: str) -> None:
     """dNSName rules: ASCII, labels of letters/digits/-/_, <= 63 chars, no empty
-    labels, ``*`` only as the whole left-most label (RFC 5280 4.2.1.6, RFC 6125 6.4.3)."""
+    labels, no label starting or ending with ``-`` and no all-digit last label (RFC 1123
+    2.1: so a mistyped IP such as ``010.0.0.1`` is not taken as a name), ``*`` only as the
+    whole left-most label (RFC 5280 4.2.1.6, RFC 6125 6.4.3)."""
     try:
         host.encode("ascii")
     except UnicodeEncodeError:
