@@ -41,6 +41,7 @@ oscrypto release newer than 1.3.0.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -185,10 +186,8 @@ def _prefer_ctypes(oscrypto: ModuleType) -> None:
     Once another part of the process has imported oscrypto's backend,
     ``use_ctypes`` refuses and that choice stands.
     """
-    try:
+    with contextlib.suppress(RuntimeError):
         oscrypto.use_ctypes()
-    except RuntimeError:
-        pass
 
 
 def _import_asymmetric() -> ModuleType:
@@ -398,7 +397,14 @@ def load_private_key(data: str | bytes) -> PrivateKey:
         PEMError: not such a key (garbage, encrypted, a certificate, another algorithm).
         BackendError: libcrypto cannot be used.
     """
-    info, embedded_point = _parse_private_key_info(data)
+    try:
+        info, embedded_point = _parse_private_key_info(data)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+        if isinstance(exc, PEMError) or (isinstance(exc, TypeError) and
+                                         not isinstance(data, (str, bytes, bytearray))):
+            raise
+        # asn1crypto parses lazily: any of these from deep inside it means malformed DER.
+        raise PEMError("malformed private key (%s)" % type(exc).__name__) from exc
     asym = load_backend()
     try:
         key = asym.load_private_key(info)

@@ -226,3 +226,14 @@ def write(tmp_path: Path) -> Iterator[Callable[[str, str], str]]:
         return str(path)
 
     yield put
+
+
+@pytest.fixture(scope="session")
+def rsa8192_key() -> Any:
+    """An RSA 8192 private key (cryptography), made once per session.
+
+    Generated, never committed: private keys never live in the repository, even for tests.
+    """
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(65537, 8192)

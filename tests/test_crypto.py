@@ -271,17 +271,17 @@ def armor(label: str, der: bytes) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+def made(tmp_path_factory: pytest.TempPathFactory, rsa8192_key: Any) -> dict[str, bytes]:
     """Keys in every accepted (and some refused) format, made by openssl and cryptography."""
     d = tmp_path_factory.mktemp("keys")
     for command in OPENSSL_KEYS:
         subprocess.run(["openssl", *command.split()], cwd=d, check=True, capture_output=True)
     files = {path.name: path.read_bytes() for path in d.iterdir()}
 
-    rsa8192 = as_cryptography(RSA_8192_PKCS1)
+    rsa8192 = rsa8192_key
     rsa2056 = rsa.generate_private_key(65537, 2056)  # an odd size, fast to make
     rsa1024 = rsa.generate_private_key(65537, 1024)
-    files["rsa8192-p1.pem"] = RSA_8192_PKCS1.encode()
+    files["rsa8192-p1.pem"] = rsa8192.private_bytes(PEM, TRADITIONAL, NO_PASSWORD)
     files["rsa8192-p8.der"] = rsa8192.private_bytes(DER, PKCS8, NO_PASSWORD)
     files["rsa2056-p8.pem"] = rsa2056.private_bytes(PEM, PKCS8, NO_PASSWORD)
     files["rsa1024-p1.pem"] = rsa1024.private_bytes(PEM, TRADITIONAL, NO_PASSWORD)
@@ -642,6 +642,17 @@ def test_any_input_is_a_key_or_pem_error(data: str | bytes) -> None:
     load_or_pem_error(data)
 
 
+def test_a_curve_oid_that_does_not_fit_the_key_is_a_pem_error() -> None:
+    # Found by the mutation test below: a P-384 SEC1 key relabelled as secp256k1 made
+    # asn1crypto raise OverflowError from deep inside its lazy parse.
+    key = ec.generate_private_key(ec.SECP384R1()).private_bytes(DER, TRADITIONAL, NO_PASSWORD)
+    p384 = bytes.fromhex("06052b81040022")  # OID 1.3.132.0.34
+    assert key.count(p384) == 1
+    relabelled = key.replace(p384, bytes.fromhex("06052b8104000a"))  # 1.3.132.0.10
+    with pytest.raises(PEMError):
+        _crypto.load_private_key(relabelled)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(["ec384.der", "rsa-p1.der", "ec521-p8.der", "rsa-p8.der"]), st.data())
 def test_mutated_keys_are_keys_or_pem_errors(
@@ -654,7 +665,3 @@ def test_mutated_keys_are_keys_or_pem_errors(
     cut = data.draw(st.integers(0, len(der)))
     load_or_pem_error(bytes(der[:cut]) if data.draw(st.booleans()) else bytes(der))
     load_or_pem_error(armor("PRIVATE KEY", bytes(der)))
-
-
-# A fixed RSA-8192 key (openssl genpkey; test data only, never used for anything else).
-RSA_8192_PKCS1 = ""  # test key removed from history: private keys are never committed

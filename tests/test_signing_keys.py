@@ -6,7 +6,6 @@ from __future__ import annotations
 import tempfile
 import warnings
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
@@ -18,14 +17,12 @@ from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
-    load_pem_private_key,
 )
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from kpkilite import csr, signing
 from kpkilite.errors import CSRSpecError, KpkiliteWarning, PEMError, SigningError
 
-DATA = Path(__file__).resolve().parent / "data"
 CONFIG = {"signing": {"default": {"usages": ["signing", "server auth"], "expiry": "720h"}}}
 SHA512_RSA = bytes.fromhex("300d06092a864886f70d01010d0500")
 
@@ -51,11 +48,10 @@ def make_ca_with_cryptography(key: Any, *, ski: bool = True, cert_sign: bool = T
 
 
 @pytest.fixture(scope="module")
-def rsa8192() -> Any:
-    """An RSA 8192 key made by cryptography (kept in tests/data: generating one takes seconds)."""
-    key = load_pem_private_key((DATA / "rsa8192-key.pem").read_bytes(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 8192
-    return key
+def rsa8192(rsa8192_key: Any) -> Any:
+    """An RSA 8192 key made by cryptography (once per test session: it takes seconds)."""
+    assert isinstance(rsa8192_key, rsa.RSAPrivateKey) and rsa8192_key.key_size == 8192
+    return rsa8192_key
 
 
 KEY_FORMATS: List[Any] = [
