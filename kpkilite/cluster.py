@@ -56,6 +56,7 @@ from typing import (
 
 from . import _spec
 from ._duration import MINUTE
+from ._layouts import DEFAULT_HOSTS, LAYOUTS, CertDef
 from .csr import KEY_SIZES, check_hosts, parse_csr_spec, parse_duration_field
 from .errors import CSRSpecError, FileError, KpkiliteError, PEMError, SigningConfigError
 
@@ -70,62 +71,6 @@ __all__ = [
 
 StrPath = Union[str, "os.PathLike[str]"]
 
-#: The subject fields every certificate of the chapter shares (its CSR files' ``names``).
-_BEIJING = {"C": "CN", "ST": "BeiJing", "L": "BeiJing"}
-
-
-@dataclass(frozen=True)
-class CertDef:
-    """One certificate of a layout: file base name, subject, hosts, and who signs it.
-
-    ``names`` is the single cfssl ``names`` entry (``C``, ``ST``, ``L``, ``O``,
-    ``OU``). ``signer`` is the base name of the CA that signs it (None for a
-    self-signed root). ``extra_hosts`` marks the certificate that ``hosts=``
-    adds to.
-    """
-
-    name: str
-    CN: str
-    names: Mapping[str, str]
-    hosts: Tuple[str, ...] = ()
-    signer: Optional[str] = "ca"
-    extra_hosts: bool = False
-
-    @property
-    def is_ca(self) -> bool:
-        return self.signer is None
-
-
-#: The ``kubernetes`` certificate's default hosts: the chapter's list without the book's
-#: site-specific entries (192.168.1.145, 192.168.1.146, etcd01, kube-api.jd.com,
-#: Kubernetes-master1), plus 10.0.0.1, the chapter's first service address.
-DEFAULT_HOSTS: Tuple[str, ...] = (
-    "127.0.0.1",
-    "10.0.0.1",
-    "kubernetes",
-    "kubernetes.default",
-    "kubernetes.default.svc",
-    "kubernetes.default.svc.cluster",
-    "kubernetes.default.svc.cluster.local",
-)
-
-#: Layout name -> its certificates, CAs first. "chapter": the cfssl walk-through's six
-#: CSR files (ca-csr.json, kubernetes-csr.json, admin-csr.json, kube-proxy-csr.json,
-#: kube-controller-manager-csr.json, kube-scheduler-csr.json).
-LAYOUTS: Dict[str, Tuple[CertDef, ...]] = {
-    "chapter": (
-        CertDef("ca", "kubernetes", dict(_BEIJING, O="Kubernetes", OU="System"), signer=None),
-        CertDef("kubernetes", "kubernetes", dict(_BEIJING, O="Kubernetes", OU="System"),
-                DEFAULT_HOSTS, extra_hosts=True),
-        CertDef("admin", "admin", dict(_BEIJING, O="system:masters", OU="System")),
-        CertDef("kube-proxy", "system:kube-proxy", dict(_BEIJING, O="Kubernetes", OU="System")),
-        CertDef("kube-controller-manager", "system:kube-controller-manager",
-                dict(_BEIJING, O="system:kube-controller-manager", OU="system"), ("127.0.0.1",)),
-        CertDef("kube-scheduler", "system:kube-scheduler",
-                dict(_BEIJING, O="system:kube-scheduler", OU="4Paradigm"), ("127.0.0.1",)),
-    ),
-}
-
 #: The chapter's signing profile name and its usages (ca-config.json). ECDSA keys get the
 #: same list without "key encipherment" (RFC 8813 section 3: not for ECDSA keys).
 PROFILE = "kubernetes"
@@ -135,7 +80,14 @@ _USAGES = {
 }
 _BACKDATE = 5 * MINUTE  # signing.py's default backdate; notBefore = now - 5m
 JOURNAL = ".k8s-pki.journal"
-_PARTS = (("cert", ".pem"), ("key", "-key.pem"), ("csr", ".csr"))
+#: How a row's files are named: ``CertDef.files`` -> ((part, suffix), ...).
+_FILES: Dict[str, Tuple[Tuple[str, str], ...]] = {
+    "bare": (("cert", ".pem"), ("key", "-key.pem"), ("csr", ".csr")),
+    "kubeadm": (("cert", ".crt"), ("key", ".key")),
+    "keypair": (("key", ".key"), ("pub", ".pub")),
+    "kubeconfig": (("kubeconfig", ""),),
+}
+_SECRET_PARTS = ("key", "kubeconfig")
 
 
 class CertResult(TypedDict):
@@ -164,6 +116,7 @@ class _Options:
     renew_before_text: str
     specs: Dict[str, Dict[str, Any]]
     groups: Dict[str, Dict[str, List[object]]]
+    table: Tuple[CertDef, ...] = ()
 
 
 @dataclass
@@ -189,7 +142,7 @@ def _utcnow(now: Optional[datetime]) -> datetime:
 
 
 def _check_options(
-    layout: str,
+    table: Sequence[CertDef],
     hosts: Sequence[str],
     algo: str,
     size: Optional[int],
@@ -200,11 +153,6 @@ def _check_options(
     """Validate every input and build the CSR specs; raises before anything is generated."""
     from ._asn1 import classify_hosts
 
-    if not isinstance(layout, str):
-        raise TypeError("layout must be a str, not %s" % type(layout).__name__)
-    if layout not in LAYOUTS:
-        raise CSRSpecError("layout: %r is not a known layout (layouts: %s)"
-                           % (layout, ", ".join(sorted(LAYOUTS))))
     if isinstance(hosts, (str, bytes)) or not isinstance(hosts, Sequence):
         raise TypeError("hosts must be a sequence of str, not %s" % type(hosts).__name__)
     for host in hosts:
@@ -231,7 +179,10 @@ def _check_options(
             "certificate" % (renew_before, expiry))
     specs: Dict[str, Dict[str, Any]] = {}
     groups: Dict[str, Dict[str, List[object]]] = {}
-    for cdef in LAYOUTS[layout]:
+    for cdef in table:
+        if cdef.files == "keypair":
+            specs[cdef.name] = {"CN": "", "key": {"algo": algo, "size": size}}
+            continue
         wanted = list(cdef.hosts)
         if cdef.extra_hosts:
             wanted += [h for h in hosts if h not in wanted]
@@ -239,7 +190,7 @@ def _check_options(
             "CN": cdef.CN,
             "hosts": wanted,
             "key": {"algo": algo, "size": size},
-            "names": [dict(cdef.names)],
+            "names": [dict(cdef.names)] if cdef.names else [],
         }
         if cdef.is_ca:
             # The CA outlives the leaves: the chapter's 87600h, or longer if expiry is.
@@ -248,14 +199,22 @@ def _check_options(
         specs[cdef.name] = spec
         groups[cdef.name] = classify_hosts(wanted)
     return _Options(algo, size, expiry_ns, max(ca_expiry_ns, expiry_ns), renew_ns,
-                    renew_before, specs, groups)
+                    renew_before, specs, groups, tuple(table))
 
 
 # --- files -------------------------------------------------------------------------------
 
 
-def _paths(directory: str, name: str) -> Dict[str, str]:
-    return {part: os.path.join(directory, name + suffix) for part, suffix in _PARTS}
+def _paths(directory: str, cdef: CertDef) -> Dict[str, str]:
+    """Part (``cert``, ``key``, ``csr``, ``pub``, ``kubeconfig``) -> path of a row's files."""
+    if cdef.files == "kubeconfig":  # may live in another directory: no "pki/../admin.conf"
+        return {"kubeconfig": os.path.normpath(os.path.join(directory, cdef.name))}
+    return {part: os.path.join(directory, cdef.name + suffix)
+            for part, suffix in _FILES[cdef.files]}
+
+
+def _mode(part: str) -> int:
+    return 0o600 if part in _SECRET_PARTS else 0o644
 
 
 def _read_optional(path: str) -> Optional[bytes]:
@@ -288,21 +247,25 @@ def _locked(directory: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _remove_litter(directory: str, names: Sequence[str]) -> None:
+def _remove_litter(directory: str, table: Sequence[CertDef]) -> None:
     """Delete temporary files a killed run left (``.NAME.pem.XXXX.tmp`` and ``...tmp.old``)."""
-    targets = {JOURNAL} | {n + s for n in names for _, s in _PARTS}
-    try:
-        entries = os.listdir(directory)
-    except OSError:
-        return
-    for entry in entries:
-        stem = entry[:-4] if entry.endswith(".tmp.old") else entry  # files.py's backup links
-        if not (stem.startswith(".") and stem.endswith(".tmp")):
+    targets: Dict[str, set] = {directory: {JOURNAL}}  # type: ignore[type-arg]
+    for cdef in table:
+        for path in _paths(directory, cdef).values():
+            targets.setdefault(os.path.dirname(path), set()).add(os.path.basename(path))
+    for folder, names in targets.items():
+        try:
+            entries = os.listdir(folder)
+        except OSError:
             continue
-        base = stem[1:].rsplit(".", 2)[0]
-        if base in targets:
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(directory, entry))
+        for entry in entries:
+            stem = entry[:-4] if entry.endswith(".tmp.old") else entry  # files.py's backups
+            if not (stem.startswith(".") and stem.endswith(".tmp")):
+                continue
+            base = stem[1:].rsplit(".", 2)[0]
+            if base in names:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, entry))
 
 
 def _sha256(data: Optional[bytes]) -> Optional[str]:
@@ -314,10 +277,10 @@ def _write_journal(directory: str, plans: Sequence[_Plan]) -> str:
 
     entries = []
     for plan in plans:
-        for part, path in _paths(directory, plan.cdef.name).items():
+        for part, path in _paths(directory, plan.cdef).items():
             entries.append({
-                "file": os.path.basename(path),
-                "mode": 0o600 if part == "key" else 0o644,
+                "file": os.path.relpath(path, directory),
+                "mode": _mode(part),
                 "old_sha256": _sha256(_read_optional(path)),
                 "data": plan.bundle[part],
             })
@@ -338,8 +301,9 @@ def _recover(directory: str) -> None:
         doc = json.loads(raw.decode("utf-8"))
         entries = [(str(e["file"]), int(e["mode"]), e["old_sha256"], str(e["data"]))
                    for e in doc["files"]]
-        if any(os.path.basename(f) != f or f in ("", ".", "..") for f, _, _, _ in entries):
-            raise ValueError("a file name with a directory part")
+        if any(os.path.isabs(f) or os.path.basename(f) in ("", ".", "..")
+               for f, _, _, _ in entries):
+            raise ValueError("an absolute file name or a directory")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         _spec.warn("%s: not a k8s-pki journal; removed it" % journal)
         os.unlink(journal)
@@ -358,7 +322,9 @@ def _recover(directory: str) -> None:
             os.unlink(journal)
             return
     for name, mode, data in todo if started else ():
-        atomic_write(os.path.join(directory, name), data, mode=mode)
+        target = os.path.join(directory, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        atomic_write(target, data, mode=mode)
     if started and todo:
         _spec.warn("finished an interrupted run: wrote %s" % ", ".join(n for n, _, _ in todo))
     os.unlink(journal)
@@ -398,7 +364,7 @@ def _force_hint() -> str:
 
 
 def _check_ca(
-    directory: str, name: str, moment: datetime, force: bool
+    directory: str, cdef: CertDef, moment: datetime, force: bool
 ) -> Tuple[str, str, Optional[bytes], Optional[bytes]]:
     """Decide what to do with the CA: ``(action, reason, cert, key)`` of the one on disk.
 
@@ -409,7 +375,7 @@ def _check_ca(
     from . import _crypto
     from .certinfo import key_matches_cert
 
-    paths = _paths(directory, name)
+    paths = _paths(directory, cdef)
     cert_b, key_b = _read_optional(paths["cert"]), _read_optional(paths["key"])
     if cert_b is None and key_b is None:
         return "created", "", None, None
@@ -481,20 +447,24 @@ def _leaf_reason(
     moment: datetime,
 ) -> Tuple[str, Optional[datetime]]:
     """Why the leaf must be re-issued ("" when it is fine) and its current notAfter."""
-    from asn1crypto import csr as asn1csr
 
-    from . import _asn1
-    from ._pem import first_pem
     from .certinfo import is_issued_by, key_matches_cert
 
-    paths = _paths(directory, cdef.name)
+    paths = _paths(directory, cdef)
     data = {part: _read_optional(path) for part, path in paths.items()}
-    base = {part: os.path.basename(path) for part, path in paths.items()}
-    for part in ("cert", "key", "csr"):
+    base = {part: os.path.relpath(path, directory) for part, path in paths.items()}
+    for part in paths:
         if data[part] is None:
             return "%s is missing" % base[part], None
-    cert_b, key_b, csr_b = data["cert"], data["key"], data["csr"]
-    assert cert_b is not None and key_b is not None and csr_b is not None
+    if cdef.files == "kubeconfig":
+        conf = _read_kubeconfig(data["kubeconfig"], base["kubeconfig"])
+        if isinstance(conf, str):
+            return conf, None
+        data["cert"], data["key"] = conf["client-certificate-data"].encode(), \
+            conf["client-key-data"].encode()
+        base["cert"] = base["key"] = base["kubeconfig"]
+    cert_b, key_b, csr_b = data["cert"], data["key"], data.get("csr")
+    assert cert_b is not None and key_b is not None
     try:
         cert = _load_cert(cert_b, base["cert"])
     except PEMError as exc:
@@ -504,37 +474,90 @@ def _leaf_reason(
         return "%s is not signed by the CA" % base["cert"], not_after
     try:
         if not key_matches_cert(key_b, cert_b):
+            if cdef.files == "kubeconfig":
+                return "%s: the client key does not match its certificate" % base["key"], \
+                    not_after
             return "%s does not match %s" % (base["key"], base["cert"]), not_after
     except PEMError as exc:
         return "%s: %s" % (base["key"], exc.message), not_after
+    reason = _csr_reason(csr_b, cert, base) if csr_b is not None else ""
+    if reason:
+        return reason, not_after
+    reason = _content_reason(cdef, options, cert, not_after, ca_not_after, moment)
+    if not reason and cdef.files == "kubeconfig":
+        assert data["kubeconfig"] is not None
+        expected = _render_kubeconfig(cdef, ca_cert, cert_b.decode(), key_b.decode())
+        if data["kubeconfig"] != expected.encode():
+            reason = "%s: server, CA or names differ from the table" % base["kubeconfig"]
+    return reason, not_after
+
+
+def _read_kubeconfig(raw: Optional[bytes], name: str) -> Union[str, Dict[str, str]]:
+    """The parsed kubeconfig, or why it cannot be used (a reason string)."""
+    from ._kubeconfig import parse_kubeconfig
+
+    try:
+        conf = parse_kubeconfig((raw or b"").decode("utf-8"))
+    except UnicodeDecodeError:
+        conf = None
+    if conf is None:
+        return "%s is not a kubeconfig of kpkilite's shape" % name
+    return conf
+
+
+def _render_kubeconfig(cdef: CertDef, ca_cert: bytes, cert_pem: str, key_pem: str) -> str:
+    from ._kubeconfig import format_kubeconfig
+
+    return format_kubeconfig(server=cdef.server, user=cdef.CN, ca_pem=ca_cert.decode("ascii"),
+                             cert_pem=cert_pem, key_pem=key_pem)
+
+
+def _csr_reason(csr_b: bytes, cert: Any, base: Dict[str, str]) -> str:
+    from asn1crypto import csr as asn1csr
+
+    from ._pem import first_pem
+
     try:
         request = asn1csr.CertificationRequest.load(
             first_pem(csr_b, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]), strict=True)
         csr_key = _spki_der(request, "csr")
     except (PEMError, ValueError, TypeError, KeyError) as exc:
         detail = exc.message if isinstance(exc, PEMError) else str(exc)
-        return "%s does not parse (%s)" % (base["csr"], detail), not_after
+        return "%s does not parse (%s)" % (base["csr"], detail)
     if csr_key != _spki_der(cert, "cert"):
-        return "%s does not match %s" % (base["csr"], base["key"]), not_after
+        return "%s does not match %s" % (base["csr"], base["key"])
+    return ""
+
+
+def _content_reason(
+    cdef: CertDef,
+    options: _Options,
+    cert: Any,
+    not_after: datetime,
+    ca_not_after: datetime,
+    moment: datetime,
+) -> str:
+    """Subject, hosts and expiry against the table ("" when all is well)."""
+    from . import _asn1
+
     parsed = parse_csr_spec(options.specs[cdef.name])
     expected = _asn1.build_name(parsed.names, parsed.CN)
     subject = cert["tbs_certificate"]["subject"]
     if subject != expected:
-        return ("subject is %s, expected %s" % (_format_name(subject), _format_name(expected)),
-                not_after)
+        return "subject is %s, expected %s" % (_format_name(subject), _format_name(expected))
     dns, ips = _sans(cert)
     groups = options.groups[cdef.name]
     lacking = [str(h) for h in groups["dns"] if str(h).lower() not in dns]
     lacking += [str(h) for k in ("email", "uri") for h in groups[k] if str(h) not in dns]
     lacking += [_format_ip(h) for h in groups["ip"] if h not in ips]
     if lacking:
-        return "lacks host%s %s" % ("s" if len(lacking) > 1 else "", ", ".join(lacking)), not_after
+        return "lacks host%s %s" % ("s" if len(lacking) > 1 else "", ", ".join(lacking))
     left = not_after - moment
     if left < timedelta(microseconds=options.renew_before // 1000) and not_after < ca_not_after:
         when = "expired" if left <= timedelta(0) else "expires"
         return ("%s %s, within --renew-before %s"
-                % (when, _rfc3339(not_after), options.renew_before_text), not_after)
-    return "", not_after
+                % (when, _rfc3339(not_after), options.renew_before_text))
+    return ""
 
 
 _SHORT = {"country_name": "C", "state_or_province_name": "ST", "locality_name": "L",
@@ -561,17 +584,36 @@ def _format_ip(raw: object) -> str:
 # --- issuing -----------------------------------------------------------------------------
 
 
-def _leaf_config(options: _Options, ca_not_after: datetime, moment: datetime) -> Dict[str, Any]:
-    """The chapter's ca-config.json, with the expiry cut so no leaf outlives its CA."""
+def _usages(cdef: CertDef, algo: str) -> List[str]:
+    """The row's usages (the chapter profile's when it names none), RFC 8813 for ECDSA."""
+    usages = list(cdef.usages) if cdef.usages else list(_USAGES["rsa"])
+    if algo == "ecdsa":
+        usages = [u for u in usages if u != "key encipherment"]
+    return usages
+
+
+def _leaf_config(options: _Options, cdef: CertDef, ca_not_after: datetime,
+                 moment: datetime) -> Dict[str, Any]:
+    """A one-profile signing config for the row, expiry cut so no leaf outlives its CA."""
     from ._asn1 import backdated
 
     not_before = backdated(moment, timedelta(microseconds=_BACKDATE // 1000))
     room = int((ca_not_after - not_before).total_seconds())
     seconds = min(options.expiry // 1_000_000_000, room)
+    algo = str(options.specs[cdef.name]["key"]["algo"])
     return {"signing": {"profiles": {PROFILE: {
-        "usages": list(_USAGES[options.algo]),
+        "usages": _usages(cdef, algo),
         "expiry": "%ds" % max(seconds, 1),
     }}}}
+
+
+def _keypair(spec: Mapping[str, Any]) -> Dict[str, str]:
+    """A key and its public key (kubeadm's ``sa.key``/``sa.pub``: PKCS#1 or SEC1, PKIX)."""
+    from . import _crypto
+    from ._pem import format_pem
+
+    key = _crypto.generate_private_key(spec["key"]["algo"], spec["key"]["size"])
+    return {"key": key.to_pem(), "pub": format_pem("PUBLIC KEY", key.public_key_info.dump())}
 
 
 def _generate(
@@ -584,14 +626,17 @@ def _generate(
     jobs: List[Tuple[_Plan, Callable[[], Dict[str, str]]]] = []
     for plan in plans:
         spec = options.specs[plan.cdef.name]
-        if plan.cdef.is_ca:
+        if plan.cdef.files == "keypair":
+            jobs.append((plan, functools.partial(_keypair, spec)))
+        elif plan.cdef.is_ca:
             jobs.append((plan, functools.partial(create_ca, spec, now=moment)))
         else:
             jobs.append((plan, functools.partial(generate_csr, spec)))
     if not jobs:
         return
     # An ECDSA key takes well under a millisecond: threads would only add overhead.
-    workers = len(jobs) if options.algo == "rsa" else 1
+    rsa_jobs = sum(1 for p, _ in jobs if options.specs[p.cdef.name]["key"]["algo"] == "rsa")
+    workers = len(jobs) if rsa_jobs > 1 else 1
     if max_workers is not None:
         workers = max_workers
     if workers <= 1:
@@ -610,49 +655,101 @@ def _generate(
             raise
 
 
+def _check_layout_args(layout: str, kubeadm: Mapping[str, Any]) -> None:
+    if not isinstance(layout, str):
+        raise TypeError("layout must be a str, not %s" % type(layout).__name__)
+    if layout not in LAYOUTS:
+        raise CSRSpecError("layout: %r is not a known layout (layouts: %s)"
+                           % (layout, ", ".join(sorted(LAYOUTS))))
+    if layout != "kubeadm":
+        for key, value in kubeadm.items():
+            if value is not None:
+                raise CSRSpecError("%s: only the kubeadm layout uses it (layout is %r)"
+                                   % (key, layout))
+
+
+def _table(
+    layout: str, path: str, kubeadm: Mapping[str, Any], kubeconfig_dir: Optional[StrPath]
+) -> Tuple[CertDef, ...]:
+    from ._layouts import kubeadm_table, parse_kubeadm_params
+
+    if layout != "kubeadm":
+        return LAYOUTS[layout]
+    params = parse_kubeadm_params(
+        kubeadm["node_name"], kubeadm["node_ip"], kubeadm["service_cidr"] or "10.96.0.0/12",
+        kubeadm["cluster_domain"] or "cluster.local", kubeadm["control_plane_endpoint"])
+    rel = ""
+    if kubeconfig_dir is not None:
+        if not isinstance(kubeconfig_dir, (str, os.PathLike)):
+            raise TypeError("kubeconfig_dir must be a str or path, not %s"
+                            % type(kubeconfig_dir).__name__)
+        rel = os.path.relpath(os.fspath(kubeconfig_dir), path)
+        rel = "" if rel == "." else rel
+    return kubeadm_table(params, rel)
+
+
 def ensure_k8s_pki(
     directory: StrPath = ".",
     *,
     hosts: Sequence[str] = (),
     algo: str = "rsa",
     size: Optional[int] = None,
-    expiry: str = "87600h",
+    expiry: Optional[str] = None,
     renew_before: str = "720h",
     force: bool = False,
     layout: str = "chapter",
     ca_expiry: str = "87600h",
     now: Optional[datetime] = None,
     max_workers: Optional[int] = None,
+    node_name: Optional[str] = None,
+    node_ip: Optional[str] = None,
+    service_cidr: Optional[str] = None,
+    cluster_domain: Optional[str] = None,
+    control_plane_endpoint: Optional[str] = None,
+    kubeconfig_dir: Optional[StrPath] = None,
 ) -> List[CertResult]:
     """Make ``directory`` hold a complete, valid Kubernetes certificate set; say what was done.
 
-    Files are cfssljson ``-bare`` style: ``NAME.pem``, ``NAME-key.pem`` (0600),
-    ``NAME.csr`` for ``ca``, ``kubernetes``, ``admin``, ``kube-proxy``,
-    ``kube-controller-manager`` and ``kube-scheduler``, with the chapter's
-    subjects, the ``kubernetes`` profile's usages (without ``key encipherment``
-    for ECDSA, RFC 8813) and hosts. The rules for reuse and renewal are in the
-    module docstring.
+    ``layout="chapter"`` (the default): cfssljson ``-bare`` files ``NAME.pem``,
+    ``NAME-key.pem`` (0600), ``NAME.csr`` for ``ca``, ``kubernetes``, ``admin``,
+    ``kube-proxy``, ``kube-controller-manager`` and ``kube-scheduler``, with the
+    chapter's subjects, the ``kubernetes`` profile's usages (without ``key
+    encipherment`` for ECDSA, RFC 8813) and hosts.
+
+    ``layout="kubeadm"``: kubeadm v1.31's ``/etc/kubernetes/pki`` (three CAs, the
+    API server, etcd and front-proxy certificates as ``NAME.crt``/``NAME.key``,
+    ``sa.key``/``sa.pub``) and the kubeconfig files ``admin.conf``,
+    ``super-admin.conf``, ``controller-manager.conf``, ``scheduler.conf`` and
+    ``kubelet.conf`` (0600) in ``kubeconfig_dir``; see docs/cluster.md for the table.
+    The rules for reuse and renewal are in the module docstring.
 
     Args:
         directory: where the files live; created if missing.
-        hosts: extra hosts for the ``kubernetes`` (API server and etcd) certificate.
+        hosts: extra hosts for the ``kubernetes`` (chapter) or ``apiserver`` (kubeadm)
+            certificate.
         algo: ``"rsa"`` or ``"ecdsa"``, for keys generated by this run.
         size: key size; default 2048 for RSA, 256 for ECDSA.
-        expiry: leaf validity, a Go duration (the profile's ``expiry``).
+        expiry: leaf validity, a Go duration; default 87600h (chapter), 8760h (kubeadm).
         renew_before: re-issue a leaf that expires within this Go duration.
-        force: replace a CA that cannot be used (half missing, mismatched, not a
-            CA, expired) with a new one. A working CA is always kept.
-        layout: which table of :data:`LAYOUTS` to make.
+        force: replace a CA (or ``sa`` key pair) that cannot be used (half missing,
+            mismatched, not a CA, expired) with a new one. A working CA is always kept.
+        layout: ``"chapter"`` or ``"kubeadm"`` (:data:`LAYOUTS`).
         ca_expiry: validity of a new CA (at least ``expiry``).
         now: the current time (aware datetime); default the current UTC time.
-        max_workers: key-generation threads; default one per RSA key to generate
-            (ECDSA keys are generated in the calling thread: they are too quick to share).
+        max_workers: key-generation threads; default one per key when there are
+            several RSA keys to generate (ECDSA keys are made in the calling thread).
+        node_name, node_ip: kubeadm only, required: the node's name and address.
+        service_cidr: kubeadm only; default ``10.96.0.0/12`` (API service 10.96.0.1).
+        cluster_domain: kubeadm only; default ``cluster.local``.
+        control_plane_endpoint: kubeadm only: ``HOST[:PORT]`` of the load balancer.
+        kubeconfig_dir: kubeadm only: where the ``*.conf`` files go; default ``directory``.
 
     Returns:
-        One :class:`CertResult` per certificate, in the layout's order.
+        One :class:`CertResult` per certificate (and key pair, and kubeconfig), in
+        the layout's order.
 
     Raises:
-        CSRSpecError: a bad host, algorithm or size (nothing was written).
+        CSRSpecError: a bad host, algorithm, size or kubeadm parameter (nothing was written).
         SigningConfigError: a bad ``expiry``, ``ca_expiry`` or ``renew_before``.
         FileError: a CA file is missing or unusable without ``force``; the
             directory cannot be written; another run holds the directory.
@@ -662,27 +759,80 @@ def ensure_k8s_pki(
     moment = _utcnow(now)
     if not isinstance(directory, (str, os.PathLike)):
         raise TypeError("directory must be a str or path, not %s" % type(directory).__name__)
-    options = _check_options(layout, hosts, algo, size, expiry, ca_expiry, renew_before)
+    kubeadm = {"node_name": node_name, "node_ip": node_ip, "service_cidr": service_cidr,
+               "cluster_domain": cluster_domain, "control_plane_endpoint": control_plane_endpoint,
+               "kubeconfig_dir": kubeconfig_dir}
+    _check_layout_args(layout, kubeadm)
     path = os.fspath(directory)
+    table = _table(layout, path, kubeadm, kubeconfig_dir)
+    if expiry is None:
+        expiry = "8760h" if layout == "kubeadm" else "87600h"
+    options = _check_options(table, hosts, algo, size, expiry, ca_expiry, renew_before)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
         raise FileError("%s: cannot create the directory (%s)" % (path, exc.strerror)) from None
-    table = LAYOUTS[layout]
     with _locked(path):
-        _remove_litter(path, [c.name for c in table])
+        _remove_litter(path, table)
         _recover(path)
         plans = _plan(path, table, options, moment, force)
         _issue(path, plans, options, moment, max_workers)
-        todo = [p for p in plans if p.action != "kept"]
-        if todo:
-            journal = _write_journal(path, todo)
-            from .files import write_bare
-
-            for plan in todo:
-                write_bare(plan.bundle, plan.cdef.name, directory=path, force=True)
-            os.unlink(journal)
+        _commit(path, [p for p in plans if p.action != "kept"])
     return [_result(path, p) for p in plans]
+
+
+def _commit(path: str, todo: Sequence[_Plan]) -> None:
+    """Journal, then write every file of every plan (see the module docs)."""
+    from .files import atomic_write, write_bare
+
+    if not todo:
+        return
+    journal = _write_journal(path, todo)
+    for plan in todo:
+        if plan.cdef.files == "bare":
+            write_bare(plan.bundle, plan.cdef.name, directory=path, force=True)
+            continue
+        for part, target in _paths(path, plan.cdef).items():
+            folder = os.path.dirname(target)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as exc:
+                raise FileError("%s: cannot create the directory (%s)"
+                                % (folder, exc.strerror)) from None
+            atomic_write(target, plan.bundle[part], mode=_mode(part))
+    os.unlink(journal)
+
+
+def _check_keypair(directory: str, cdef: CertDef, force: bool) -> Tuple[str, str]:
+    """``(action, reason)`` for the service-account key pair; like a CA, never replaced
+    silently (every service-account token would stop working)."""
+    from . import _crypto
+
+    paths = _paths(directory, cdef)
+    key_b, pub_b = _read_optional(paths["key"]), _read_optional(paths["pub"])
+    if key_b is None and pub_b is None:
+        return "created", ""
+    problem = ""
+    if key_b is None or pub_b is None:
+        gone, there = ("key", "pub") if key_b is None else ("pub", "key")
+        problem = "%s is missing, but %s exists" % (paths[gone], paths[there])
+    else:
+        from ._pem import first_pem
+
+        try:
+            key = _crypto.load_private_key(key_b)
+            pub = first_pem(pub_b, ["PUBLIC KEY"])
+            if pub != key.public_key_info.dump():
+                problem = "%s does not match %s" % (paths["pub"], paths["key"])
+        except PEMError as exc:
+            problem = "%s: %s" % (paths["key"] if "key" in exc.message else paths["pub"],
+                                  exc.message)
+    if not problem:
+        return "kept", ""
+    if not force:
+        raise FileError(problem + "; to make a new service-account key pair, use --force "
+                        "(force=True)")
+    return "renewed", "--force: " + problem.replace(directory + os.sep, "")
 
 
 def _plan(
@@ -693,15 +843,18 @@ def _plan(
     cas: Dict[str, Tuple[bytes, datetime]] = {}
     for plan in plans:
         cdef = plan.cdef
+        if cdef.files == "keypair":
+            plan.action, plan.reason = _check_keypair(directory, cdef, force)
+            continue
         if cdef.is_ca:
-            action, reason, cert_b, _key_b = _check_ca(directory, cdef.name, moment, force)
+            action, reason, cert_b, _key_b = _check_ca(directory, cdef, moment, force)
             plan.action, plan.reason = action, reason
             if cert_b is not None:
                 plan.not_after = _not_after(_load_cert(cert_b, cdef.name))
                 cas[cdef.name] = (cert_b, plan.not_after)
             continue
         assert cdef.signer is not None
-        existing = [p for p in _paths(directory, cdef.name).values() if os.path.exists(p)]
+        existing = [p for p in _paths(directory, cdef).values() if os.path.exists(p)]
         if cdef.signer not in cas:  # its CA is new: re-issue everything it signs
             plan.action = "renewed" if existing else "created"
             plan.reason = "the CA is new" if existing else ""
@@ -716,10 +869,10 @@ def _plan(
         if plan.cdef.is_ca and plan.action == "kept" and plan.not_after is not None:
             left = plan.not_after - moment
             if left < timedelta(microseconds=options.renew_before // 1000):
-                _spec.warn("%s.pem: the CA expires on %s, within --renew-before %s; certificates "
+                _spec.warn("%s: the CA expires on %s, within --renew-before %s; certificates "
                            "it signs cannot outlive it. Plan a new CA (move the directory away)"
-                           % (plan.cdef.name, _rfc3339(plan.not_after),
-                              options.renew_before_text))
+                           % (os.path.basename(_paths(directory, plan.cdef)["cert"]),
+                              _rfc3339(plan.not_after), options.renew_before_text))
     return plans
 
 
@@ -740,7 +893,7 @@ def _issue(
         if not plan.cdef.is_ca:
             continue
         if plan.action == "kept":
-            paths = _paths(directory, plan.cdef.name)
+            paths = _paths(directory, plan.cdef)
             cert_b, key_b = _read_optional(paths["cert"]), _read_optional(paths["key"])
             assert cert_b is not None and key_b is not None
             cas[plan.cdef.name] = (cert_b, key_b)
@@ -748,26 +901,35 @@ def _issue(
             cas[plan.cdef.name] = (plan.bundle["cert"].encode(), plan.bundle["key"].encode())
             plan.not_after = _not_after(_load_cert(cas[plan.cdef.name][0], plan.cdef.name))
     for plan in todo:
-        if plan.cdef.is_ca:
+        if plan.cdef.signer is None:
             continue
-        assert plan.cdef.signer is not None
-        ca_cert, ca_key = cas[plan.cdef.signer]
-        ca_not_after = _not_after(_load_cert(ca_cert, plan.cdef.signer))
-        plan.bundle["cert"] = sign_csr(
-            plan.bundle["csr"], ca_cert=ca_cert, ca_key=ca_key,
-            config=_leaf_config(options, ca_not_after, moment), profile=PROFILE, now=moment)
-        plan.not_after = _not_after(_load_cert(plan.bundle["cert"].encode(), plan.cdef.name))
+        _sign(plan, options, cas[plan.cdef.signer], moment, sign_csr)
+
+
+def _sign(plan: _Plan, options: _Options, ca: Tuple[bytes, bytes], moment: datetime,
+          sign_csr: Callable[..., str]) -> None:
+    ca_cert, ca_key = ca
+    assert plan.cdef.signer is not None
+    ca_not_after = _not_after(_load_cert(ca_cert, plan.cdef.signer))
+    plan.bundle["cert"] = sign_csr(
+        plan.bundle["csr"], ca_cert=ca_cert, ca_key=ca_key,
+        config=_leaf_config(options, plan.cdef, ca_not_after, moment), profile=PROFILE,
+        now=moment)
+    plan.not_after = _not_after(_load_cert(plan.bundle["cert"].encode(), plan.cdef.name))
+    if plan.cdef.files == "kubeconfig":
+        plan.bundle["kubeconfig"] = _render_kubeconfig(plan.cdef, ca_cert, plan.bundle["cert"],
+                                                       plan.bundle["key"])
 
 
 def _result(directory: str, plan: _Plan) -> CertResult:
-    paths = _paths(directory, plan.cdef.name)
-    assert plan.not_after is not None
+    paths = _paths(directory, plan.cdef)
+    main = paths.get("cert") or paths.get("kubeconfig") or paths["key"]
     return {
-        "name": plan.cdef.name,
+        "name": plan.cdef.title,
         "action": plan.action,
-        "path": paths["cert"],
-        "files": [paths["cert"], paths["key"], paths["csr"]],
-        "not_after": _rfc3339(plan.not_after),
+        "path": main,
+        "files": list(paths.values()),
+        "not_after": _rfc3339(plan.not_after) if plan.not_after is not None else "",
         "reason": plan.reason,
     }
 
@@ -781,8 +943,8 @@ def format_result(result: CertResult, *, width: int = 0) -> str:
     ...     "files": [], "not_after": "2035-06-01T10:00:00Z", "reason": "lacks host a"}))
     renewed  pki/admin.pem  expires 2035-06-01T10:00:00Z  (lacks host a)
     """
-    line = "%-8s %-*s  expires %s" % (result["action"], width, result["path"],
-                                       result["not_after"])
+    expires = ("expires " + result["not_after"]) if result["not_after"] else "(key pair)"
+    line = "%-8s %-*s  %s" % (result["action"], width, result["path"], expires)
     if result["reason"]:
         line += "  (%s)" % result["reason"]
     return line

@@ -441,8 +441,8 @@ BAD_INPUTS = [
     ({"renew_before": "87600h"}, SigningConfigError,
      "renew_before: 87600h is not shorter than expiry 87600h; every run would re-issue every "
      "certificate"),
-    ({"layout": "kubeadm"}, CSRSpecError, "layout: 'kubeadm' is not a known layout "
-                                          "(layouts: chapter)"),
+    ({"layout": "kubespray"}, CSRSpecError, "layout: 'kubespray' is not a known layout "
+                                            "(layouts: chapter, kubeadm)"),
 ]
 
 
