@@ -11,10 +11,10 @@ the stdlib or asn1crypto). Modules the bare interpreter already loads are left o
 
 Command rows: wall time of a whole process (``subprocess.run``) for ``kpkilite
 --help``, ``kpkilite certinfo -cert FILE`` (the console script, and the same
-through ``python3 kpkilite.pyz``) and ``cfssl certinfo -cert FILE`` on the same
-certificate. Every figure is a median; "x" is the other tool's time over
-kpkilite's (above 1 means kpkilite is faster). A tool that is not installed is
-reported as such and skipped.
+through ``python3 kpkilite.pyz``, built plain and with ``-compile``) and
+``cfssl certinfo -cert FILE`` on the same certificate. Every figure is a median;
+"x" is the other tool's time over kpkilite's (above 1 means kpkilite is faster).
+A tool that is not installed is reported as such and skipped.
 
 Targets (issue 6): ``import kpkilite`` under 5 ms of its own; ``kpkilite.cron``
 and ``kpkilite.labels`` no slower to import than cronsim.
@@ -134,12 +134,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             fh.write(ca["cert"])
         pyz = os.path.join(tmp, "kpkilite.pyz")
         _pyz.build_pyz(pyz)
+        pyz_bytecode = os.path.join(tmp, "kpkilite-bytecode.pyz")
+        _pyz.build_pyz(pyz_bytecode, bytecode=True)
         ours = _kpkilite_cmd()
         cfssl = shutil.which("cfssl")
         rows = [
             ("kpkilite --help", ours + ["--help"]),
             ("kpkilite certinfo -cert", ours + ["certinfo", "-cert", cert]),
             ("python3 kpkilite.pyz certinfo", [sys.executable, pyz, "certinfo", "-cert", cert]),
+            ("  (pyz -compile) certinfo",
+             [sys.executable, pyz_bytecode, "certinfo", "-cert", cert]),
             ("cfssl certinfo -cert", [cfssl, "certinfo", "-cert", cert] if cfssl else []),
         ]
         print("\ncommand wall time, median of %d runs (ms)" % opts.cmd_runs)
@@ -165,9 +169,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     ours_certinfo = times["kpkilite certinfo -cert"]
     theirs = times["cfssl certinfo -cert"]
     if ours_certinfo and theirs:
-        print("certinfo: cfssl / kpkilite x%.2f; pyz / console script x%.2f"
+        print("certinfo: cfssl / kpkilite x%.2f; pyz / console script x%.2f; "
+              "pyz -compile / console script x%.2f"
               % (theirs / ours_certinfo, (times["python3 kpkilite.pyz certinfo"] or 0.0)
-                 / ours_certinfo))
+                 / ours_certinfo, (times["  (pyz -compile) certinfo"] or 0.0) / ours_certinfo))
     x509 = costs["cryptography.x509"]
     cert_cost = costs["kpkilite.certinfo"]
     if x509 and cert_cost:

@@ -22,6 +22,15 @@ gives entries in sorted order with a fixed timestamp, so building twice from
 the same sources gives the same bytes; :func:`zipapp.get_interpreter` reads the
 result like any zipapp.
 
+Python caches no byte-code for modules imported from a zip, so each start
+compiles what it imports (over 100 ms more than the installed package for
+``kpkilite certinfo``; see ``benchmarks/bench_import.py``). ``bytecode=True``
+(``-compile``) also stores checked-hash ``.pyc`` files (PEP 552) for the
+building interpreter's version beside the sources; zipimport uses them on that
+Python version and, on any other, sees the wrong magic number and falls back
+to the source. They triple the file's size, and marshal output is not
+guaranteed byte-identical between builds.
+
 The archive is written with :func:`kpkilite.files.atomic_write` (a temporary
 file renamed into place) with mode 0755, so a half-written ``kpkilite.pyz``
 never exists.
@@ -32,6 +41,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import io
+import marshal
 import os
 import sys
 import zipfile
@@ -156,6 +166,14 @@ def _licence_of(name: str) -> Optional[bytes]:
     return None
 
 
+def _pyc(arcname: str, source: bytes) -> bytes:
+    """A checked-hash .pyc (PEP 552) of ``source`` for this interpreter."""
+    code = compile(source, arcname, "exec", dont_inherit=True)
+    flags = 0b11  # hash-based, checked against the source next to it
+    return (importlib.util.MAGIC_NUMBER + flags.to_bytes(4, "little")
+            + importlib.util.source_hash(source) + marshal.dumps(code))
+
+
 def _entry(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_EPOCH)
     info.external_attr = 0o644 << 16
@@ -163,12 +181,15 @@ def _entry(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def build_pyz(target: str, *, interpreter: str = INTERPRETER) -> Dict[str, int]:
+def build_pyz(
+    target: str, *, interpreter: str = INTERPRETER, bytecode: bool = False
+) -> Dict[str, int]:
     """Write the zip application to ``target`` (atomically, mode 0755).
 
     Args:
         target: the file to write, e.g. ``"kpkilite.pyz"``.
         interpreter: the ``#!`` line's command (no ``#!``).
+        bytecode: also store byte-code for this Python version (faster start there).
 
     Returns:
         The number of files copied per package, e.g. ``{"kpkilite": 19, ...}``.
@@ -189,6 +210,9 @@ def build_pyz(target: str, *, interpreter: str = INTERPRETER) -> Dict[str, int]:
             raise Failure("pyz: the package %s has no __init__.py to copy" % name)
         counts[name] = len(files)
         entries += files
+        if bytecode:
+            entries += [(arc + "c", _pyc(arc, data)) for arc, data in files
+                        if arc.endswith(".py")]
         licence = _licence_of(name)
         if licence is not None:
             entries.append(("LICENSES/%s.txt" % name, licence))
@@ -206,7 +230,8 @@ def build_pyz(target: str, *, interpreter: str = INTERPRETER) -> Dict[str, int]:
 def _cmd_pyz(opts: Dict[str, object], args: List[str]) -> int:
     target = str(opts["o"] or "kpkilite.pyz")
     try:
-        counts = build_pyz(target, interpreter=str(opts["python"] or INTERPRETER))
+        counts = build_pyz(target, interpreter=str(opts["python"] or INTERPRETER),
+                           bytecode=bool(opts["compile"]))
     except FileError as exc:
         raise Failure(str(exc)) from None
     size = os.path.getsize(target)
@@ -218,7 +243,8 @@ def _cmd_pyz(opts: Dict[str, object], args: List[str]) -> int:
 
 COMMAND = Command(
     "pyz", "build kpkilite.pyz: one file with kpkilite, asn1crypto and oscrypto",
-    "pyz [-o FILE] [-python CMD]",
+    "pyz [-o FILE] [-python CMD] [-compile]",
     (Flag("o", "str", "output file (default: kpkilite.pyz)", "FILE"),
-     Flag("python", "str", "command for the #! line (default: /usr/bin/env python3)", "CMD")),
+     Flag("python", "str", "command for the #! line (default: /usr/bin/env python3)", "CMD"),
+     Flag("compile", "bool", "add byte-code for this Python version (starts faster there)")),
     _cmd_pyz, 0, 0, "downloading the cfssl and cfssljson binaries")

@@ -13,6 +13,7 @@ about 15 s, most of it the isolated ``python -m build``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import stat
@@ -101,6 +102,47 @@ def test_pyz_rebuilds_itself(pyz: Path, tmp_path: Path) -> None:
     """``python3 kpkilite.pyz pyz`` copies the packages out of the zip it runs from."""
     _run([sys.executable, "-I", str(pyz), "pyz", "-o", "copy.pyz"], tmp_path)
     assert (tmp_path / "copy.pyz").read_bytes() == pyz.read_bytes()
+
+
+def _code_file(python: str, pyz: Path) -> str:
+    """co_filename of kpkilite.cli imported from ``pyz``: the archive path when compiled
+    from source at import, the bare archive name when a stored .pyc was used."""
+    code = ("import sys; sys.path.insert(0, %r); import kpkilite.cli as c; "
+            "print(c.main.__code__.co_filename)" % str(pyz))
+    proc = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_pyz_with_bytecode(pyz: Path, tmp_path: Path) -> None:
+    """``-compile`` adds checked-hash .pyc files that this Python uses; the sources stay."""
+    fast = tmp_path / "fast.pyz"
+    _run([sys.executable, "-m", "kpkilite", "pyz", "-compile", "-o", str(fast)], ROOT)
+    with zipfile.ZipFile(fast) as zf, zipfile.ZipFile(pyz) as plain:
+        names = set(zf.namelist())
+        plain_names = set(plain.namelist())
+        pyc = zf.read("kpkilite/cli.pyc")
+    assert names - plain_names == {n + "c" for n in plain_names
+                                   if n.endswith(".py") and n != "__main__.py"}
+    assert pyc[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(pyc[4:8], "little") == 0b11  # hash-based, checked
+    assert _code_file(sys.executable, fast) == "kpkilite/cli.py"
+    assert _code_file(sys.executable, pyz) == str(pyz / "kpkilite" / "cli.py")
+    out = _run([sys.executable, "-I", str(fast), "version"], tmp_path).stdout.decode()
+    assert out.startswith("Version: %s\n" % __version__)
+
+
+def test_pyz_bytecode_falls_back_on_another_python(tmp_path: Path) -> None:
+    """On another Python version the .pyc has the wrong magic number; the source is used."""
+    python39, why = find_python39()
+    if python39 is None:
+        pytest.skip(why)
+    fast = tmp_path / "fast.pyz"
+    _pyz.build_pyz(str(fast), bytecode=True)
+    assert _code_file(python39, fast) == str(fast / "kpkilite" / "cli.py")
+    out = _run([python39, "-I", str(fast), "version"], tmp_path).stdout.decode()
+    assert out.startswith("Version: %s\nRuntime: python3.9." % __version__)
 
 
 @pytest.fixture(scope="session")
