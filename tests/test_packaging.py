@@ -104,6 +104,25 @@ def test_pyz_rebuilds_itself(pyz: Path, tmp_path: Path) -> None:
     assert (tmp_path / "copy.pyz").read_bytes() == pyz.read_bytes()
 
 
+@pytest.mark.parametrize(
+    "argv, status, message",
+    [
+        (["-o", "missing/k.pyz"], 1,
+         "kpkilite: missing/k.pyz: directory missing does not exist\n"),
+        (["-o", "."], 1, "kpkilite: .: is a directory; cannot write a file there\n"),
+        (["extra"], 2, "kpkilite: pyz: unexpected argument 'extra'; usage: kpkilite pyz "
+                       "[-o FILE] [-python CMD] [-compile]\n"),
+        (["-python", "a\nb"], 1, "kpkilite: pyz: -python 'a\\nb' is not a one-line command\n"),
+    ],
+)
+def test_pyz_errors(argv: List[str], status: int, message: str, tmp_path: Path) -> None:
+    """Bad targets and arguments: one line, the exit status, and no file left behind."""
+    proc = subprocess.run([sys.executable, "-m", "kpkilite", "pyz", *argv], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (status, "", message)
+    assert list(tmp_path.iterdir()) == []
+
+
 def _code_file(python: str, pyz: Path) -> str:
     """co_filename of kpkilite.cli imported from ``pyz``: the archive path when compiled
     from source at import, the bare archive name when a stored .pyc was used."""
