@@ -30,6 +30,8 @@ from test_vendoring import LEAVES, check_chapter, find_python39, write_flow_file
 
 from kpkilite import __version__, _pyz
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(p.name for p in (ROOT / "kpkilite").glob("*.py"))
 

@@ -253,6 +253,7 @@ def python39() -> str:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["running", "3.9"])
 def test_vendored_copy_runs_the_chapter_without_site_packages(
     which: str, installer: Path, tmp_path: Path, openssl: str, request: pytest.FixtureRequest
