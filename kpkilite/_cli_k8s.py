@@ -21,6 +21,14 @@ _FLAG_OF = (
     (re.compile(r"\Asize: "), "--size: "),
     (re.compile(r"\Aexpiry: "), "--expiry: "),
     (re.compile(r"\Arenew_before: "), "--renew-before: "),
+    (re.compile(r"\Anode_name: "), "--node-name: "),
+    (re.compile(r"\Anode_ip: "), "--node-ip: "),
+    (re.compile(r"\Aservice_cidr: "), "--service-cidr: "),
+    (re.compile(r"\Acluster_domain: "), "--cluster-domain: "),
+    (re.compile(r"\Acontrol_plane_endpoint: "), "--control-plane-endpoint: "),
+    (re.compile(r"\Alayout: "), "--layout: "),
+    (re.compile(r"\Arenew: "), "--renew: "),
+    (re.compile(r"\Akubeconfig_dir: "), "--kubeconfig-dir: "),
 )
 
 
@@ -31,32 +39,62 @@ def _hosts(value: str) -> List[str]:
     return hosts
 
 
-def _cmd_k8s_pki(opts: Dict[str, Any], args: List[str]) -> int:
-    from . import cluster
-    from .errors import InputError, KpkiliteError
+def _message(exc: Exception) -> str:
+    from .errors import InputError
 
-    hosts = _hosts(opts["hosts"]) if opts["hosts"] else []
-    algo = (opts["algo"] or "rsa").lower()
-    directory = opts["dir"] or "."
-    try:
-        results = cluster.ensure_k8s_pki(
-            directory, hosts=hosts, algo=algo, size=opts["size"], expiry=opts["expiry"],
-            renew_before=opts["renew-before"], force=opts["force"])
-    except InputError as exc:
+    if isinstance(exc, InputError):
         message = exc.message
         for pattern, flag in _FLAG_OF:
             message, n = pattern.subn(flag, message)
             if n:
                 break
-        raise Failure(message) from None
+        return message
+    return str(exc).split("\n")[0]
+
+
+def _cmd_k8s_pki(opts: Dict[str, Any], args: List[str]) -> int:
+    from . import cluster
+    from .errors import KpkiliteError
+
+    hosts = _hosts(opts["hosts"]) if opts["hosts"] else []
+    algo = (opts["algo"] or "rsa").lower()
+    directory = opts["dir"] or "."
+    layout = opts["layout"]
+    if opts["check-expiration"] and opts["renew"]:
+        raise UsageError("k8s-pki: --check-expiration and --renew cannot be used together")
+    try:
+        if opts["check-expiration"]:
+            from datetime import datetime, timezone
+
+            infos = cluster.check_expiration(directory, layout=layout,
+                                             kubeconfig_dir=opts["kubeconfig-dir"])
+            sys.stdout.write(cluster.format_expiration(infos, now=datetime.now(timezone.utc)))
+            sys.stdout.flush()
+            return 0
+        if opts["renew"]:
+            names = [n.strip() for n in opts["renew"].split(",")]
+            results = cluster.renew_certs(directory, names, layout=layout,
+                                          kubeconfig_dir=opts["kubeconfig-dir"],
+                                          expiry=opts["expiry"])
+        else:
+            results = cluster.ensure_k8s_pki(
+                directory, hosts=hosts, algo=algo, size=opts["size"], expiry=opts["expiry"],
+                renew_before=opts["renew-before"], force=opts["force"],
+                layout=layout or "chapter", node_name=opts["node-name"],
+                node_ip=opts["node-ip"], service_cidr=opts["service-cidr"],
+                cluster_domain=opts["cluster-domain"],
+                control_plane_endpoint=opts["control-plane-endpoint"],
+                kubeconfig_dir=opts["kubeconfig-dir"])
     except KpkiliteError as exc:
-        raise Failure(str(exc).split("\n")[0]) from None
+        raise Failure(_message(exc)) from None
     width = max(len(r["path"]) for r in results)
     lines = [cluster.format_result(r, width=width) for r in results]
     counts = {a: sum(1 for r in results if r["action"] == a)
               for a in ("created", "renewed", "kept")}
-    summary = "%s: %d created, %d renewed, %d kept (keys NAME-key.pem, mode 0600)" % (
-        directory, counts["created"], counts["renewed"], counts["kept"])
+    keys = "NAME.key" if (layout == "kubeadm" or results[0]["path"].endswith(".crt")) \
+        else "NAME-key.pem"
+    summary = "%s: %d created, %d renewed, %d kept (keys %s, mode 0600)" % (
+        directory, counts["created"], counts["renewed"], counts["kept"], keys)
     sys.stdout.write("\n".join(lines + [summary]) + "\n")
     sys.stdout.flush()
     return 0
@@ -64,25 +102,43 @@ def _cmd_k8s_pki(opts: Dict[str, Any], args: List[str]) -> int:
 
 COMMAND = Command(
     "k8s-pki",
-    "create or renew the Kubernetes certificate set (CA + 5 leaves), idempotently",
-    "k8s-pki [--dir DIR] [--hosts h1,h2] [--algo rsa|ecdsa] [--size N] [--expiry DUR] "
-    "[--renew-before DUR] [--force]",
+    "create or renew the Kubernetes certificate set (chapter: CA + 5 leaves; or kubeadm's)",
+    "k8s-pki [--dir DIR] [--layout chapter|kubeadm] [--hosts h1,h2] [--algo rsa|ecdsa] "
+    "[--size N] [--expiry DUR] [--renew-before DUR] [--force] [--node-name NAME] "
+    "[--node-ip IP] [--service-cidr CIDR] [--cluster-domain DOMAIN] "
+    "[--control-plane-endpoint HOST:PORT] [--kubeconfig-dir DIR] "
+    "[--check-expiration | --renew NAME|all]",
     (
         Flag("dir", "str", "directory for the files (default: .; created if missing)", "DIR"),
-        Flag("hosts", "str", "extra hosts for the kubernetes certificate, comma-separated",
-             "HOSTS"),
+        Flag("layout", "str", "chapter (cfssl's six, default) or kubeadm (kubeadm v1.31's "
+             "pki and kubeconfig files)", "LAYOUT"),
+        Flag("hosts", "str", "extra hosts for the kubernetes (kubeadm: apiserver) certificate, "
+             "comma-separated", "HOSTS"),
         Flag("algo", "str", "key algorithm for new keys: rsa or ecdsa (default rsa)", "ALGO",
              "rsa"),
         Flag("size", "int", "key size (default 2048 for rsa, 256 for ecdsa)", "N"),
-        Flag("expiry", "str", "certificate validity, a Go duration (default 87600h)", "DUR",
-             "87600h"),
+        Flag("expiry", "str", "certificate validity, a Go duration (default 87600h; kubeadm "
+             "8760h)", "DUR"),
         Flag("renew-before", "str", "re-issue certificates expiring within this (default 720h)",
              "DUR", "720h"),
         Flag("force", "bool", "replace a CA that cannot be used (missing half, mismatch, "
              "expired) with a new one"),
+        Flag("node-name", "str", "kubeadm: the node's name (required)", "NAME"),
+        Flag("node-ip", "str", "kubeadm: the node's IP address (required)", "IP"),
+        Flag("service-cidr", "str", "kubeadm: the service CIDR (default 10.96.0.0/12)", "CIDR"),
+        Flag("cluster-domain", "str", "kubeadm: the cluster DNS domain (default cluster.local)",
+             "DOMAIN"),
+        Flag("control-plane-endpoint", "str", "kubeadm: the load balancer, HOST[:PORT]",
+             "HOST:PORT"),
+        Flag("kubeconfig-dir", "str", "kubeadm: where the *.conf files go (default: --dir)",
+             "DIR"),
+        Flag("check-expiration", "bool", "print kubeadm's expiration tables for the set in --dir "
+             "(either layout)"),
+        Flag("renew", "str", "re-issue these certificates (comma-separated, or all) from their "
+             "CA, keeping subjects and SANs", "NAME"),
     ),
     _cmd_k8s_pki,
     0,
     0,
-    "cfssl gencert + cfssljson -bare, six times",
+    "cfssl gencert + cfssljson -bare, six times; kubeadm init phase certs/kubeconfig",
 )

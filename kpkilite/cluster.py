@@ -55,6 +55,7 @@ from typing import (
 )
 
 from . import _spec
+from ._certs_cmd import ExpirationInfo, check_expiration, format_expiration, renew_certs
 from ._duration import MINUTE
 from ._layouts import DEFAULT_HOSTS, LAYOUTS, CertDef
 from .csr import KEY_SIZES, check_hosts, parse_csr_spec, parse_duration_field
@@ -65,8 +66,12 @@ __all__ = [
     "LAYOUTS",
     "CertDef",
     "CertResult",
+    "ExpirationInfo",
+    "check_expiration",
     "ensure_k8s_pki",
+    "format_expiration",
     "format_result",
+    "renew_certs",
 ]
 
 StrPath = Union[str, "os.PathLike[str]"]
