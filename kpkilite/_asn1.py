@@ -1,7 +1,9 @@
-"""asn1crypto glue: subject names, hosts -> SANs, usage tables, times, key ids, serials.
+"""Certificate pieces: subject names, hosts -> SANs, usage tables, times, key ids, serials.
 
 Everything here builds DER the way Go's crypto/x509 (and so cfssl) lays it out,
-except where docs/compat.md says otherwise. No libcrypto: signing happens in
+except where docs/compat.md says otherwise. Containers are concatenated by
+:mod:`._der` (asn1crypto's mutable trees cost ~7 ms a certificate); OIDs and
+parsed inputs go through asn1crypto. No libcrypto: signing happens in
 :mod:`._crypto`.
 """
 
@@ -11,22 +13,29 @@ import hashlib
 import ipaddress
 import os
 from datetime import datetime, timedelta, timezone
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
-from asn1crypto import algos, core, keys, x509
+from asn1crypto import keys, x509
+
+from . import _der
 
 __all__ = [
     "EXT_KEY_USAGES",
     "KEY_USAGES",
+    "KEY_USAGE_BITS",
     "NAME_FIELDS",
     "build_name",
     "classify_hosts",
-    "general_names",
+    "ext_key_usage_der",
+    "extension_der",
+    "general_names_der",
     "hash_for_key",
     "key_identifier",
+    "key_usage_der",
+    "name_der",
     "random_serial",
-    "signature_algorithm",
-    "x509_time",
+    "signature_algorithm_der",
+    "time_der",
 ]
 
 #: cfssl ``names`` fields in the order Go's pkix.Name writes them, with their
@@ -86,35 +95,39 @@ _DNS_LABEL_CHARS: FrozenSet[str] = frozenset(
 _MAILBOX_CHARS: FrozenSet[str] = _DNS_LABEL_CHARS | frozenset("!#$%&'*+/=?^`{|}~")
 
 
-def _directory_string(value: str) -> x509.DirectoryString:
+#: cfssl field -> attribute type OID (X.520)
+_NAME_OIDS: Dict[str, str] = {
+    "C": "2.5.4.6", "ST": "2.5.4.8", "L": "2.5.4.7", "O": "2.5.4.10", "OU": "2.5.4.11",
+    "CN": "2.5.4.3",
+}
+_PRINTABLE_STRING, _UTF8_STRING = 0x13, 0x0C
+
+
+def _directory_string(value: str) -> bytes:
     """PrintableString when every character allows it, else UTF8String (as Go does)."""
-    kind = "printable_string" if _PRINTABLE.issuperset(value) else "utf8_string"
-    return x509.DirectoryString(name=kind, value=value)
+    tag = _PRINTABLE_STRING if _PRINTABLE.issuperset(value) else _UTF8_STRING
+    return _der.tlv(tag, value.encode("utf-8"))
 
 
-def build_name(fields: Sequence[Tuple[str, Sequence[str]]], common_name: str) -> x509.Name:
-    """Build a subject Name in Go/cfssl order C, ST, L, O, OU, CN.
+def name_der(fields: Sequence[Tuple[str, Sequence[str]]], common_name: str) -> bytes:
+    """DER of a subject Name in Go/cfssl order C, ST, L, O, OU, CN.
 
     Args:
         fields: ``(cfssl field name, values)`` pairs; several values of one field
             go into one RDN, as Go's pkix.Name does.
         common_name: the CN ("" for none).
     """
-    attr = {short: long for short, long, _ in NAME_FIELDS}
-    rdns: List[x509.RelativeDistinguishedName] = []
-    for short, values in fields:
+    rdns: List[bytes] = []
+    for short, values in list(fields) + ([("CN", [common_name])] if common_name else []):
         if values:
-            rdns.append(_rdn(attr[short], values))
-    if common_name:
-        rdns.append(_rdn("common_name", [common_name]))
-    return x509.Name(name="", value=x509.RDNSequence(rdns))
+            oid = _der.oid(_NAME_OIDS[short])
+            rdns.append(_der.set_of(_der.seq(oid, _directory_string(v)) for v in values))
+    return _der.seq(*rdns)
 
 
-def _rdn(attr: str, values: Sequence[str]) -> x509.RelativeDistinguishedName:
-    atvs = [x509.NameTypeAndValue({"type": attr, "value": _directory_string(v)}) for v in values]
-    if len(atvs) > 1:  # DER: a SET OF is sorted by the encodings of its members
-        atvs.sort(key=lambda atv: atv.dump())
-    return x509.RelativeDistinguishedName(atvs)
+def build_name(fields: Sequence[Tuple[str, Sequence[str]]], common_name: str) -> x509.Name:
+    """The subject Name as an asn1crypto object (for comparisons with parsed certificates)."""
+    return x509.Name.load(name_der(fields, common_name))
 
 
 class HostError(ValueError):
@@ -220,38 +233,27 @@ def classify_hosts(hosts: Sequence[str]) -> Dict[str, List[object]]:
     return groups
 
 
-def general_names(groups: Dict[str, List[object]]) -> x509.GeneralNames:
-    """SAN GeneralNames in cfssl/Go order: DNS names, e-mails, IPs, URIs."""
-    names: List[x509.GeneralName] = []
-    for value in groups["dns"]:
-        names.append(x509.GeneralName(name="dns_name", value=value))
-    for value in groups["email"]:
-        names.append(
-            x509.GeneralName(
-                name="rfc822_name",
-                value=x509.EmailAddress(contents=str(value).encode("ascii")),
-            )
-        )
-    for value in groups["ip"]:
-        assert isinstance(value, bytes)
-        names.append(x509.GeneralName(name="ip_address", value=x509.IPAddress(contents=value)))
-    for value in groups["uri"]:
-        # contents= keeps the text byte for byte (asn1crypto's URI would normalise it)
-        names.append(
-            x509.GeneralName(
-                name="uniform_resource_identifier",
-                value=x509.URI(contents=str(value).encode("ascii")),
-            )
-        )
-    return x509.GeneralNames(names)
+def general_names_der(groups: Dict[str, List[object]]) -> bytes:
+    """DER of the SAN GeneralNames in cfssl/Go order: DNS names, e-mails, IPs, URIs.
+
+    Each is an IMPLICIT context tag over the text (or the address bytes) exactly as
+    given: [2] dNSName, [1] rfc822Name, [7] iPAddress, [6] uniformResourceIdentifier.
+    """
+    parts: List[bytes] = []
+    for kind, tag in (("dns", 2), ("email", 1), ("ip", 7), ("uri", 6)):
+        for value in groups[kind]:
+            raw = value if isinstance(value, bytes) else str(value).encode("ascii")
+            parts.append(_der.context(tag, raw, constructed=False))
+    return _der.seq(*parts)
 
 
-def x509_time(moment: datetime) -> x509.Time:
-    """UTCTime before 2050, GeneralizedTime from 2050 (RFC 5280 4.1.2.5), whole seconds."""
-    moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+def time_der(moment: datetime) -> bytes:
+    """UTCTime before 2050, GeneralizedTime from 2050 (RFC 5280 4.1.2.5), whole seconds, Z."""
+    moment = moment.astimezone(timezone.utc)
     if moment.year < 2050:
-        return x509.Time(name="utc_time", value=moment)
-    return x509.Time(name="general_time", value=moment)
+        return _der.tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return _der.tlv(0x18, ("%04d" % moment.year + moment.strftime("%m%d%H%M%SZ"))
+                    .encode("ascii"))
 
 
 def key_identifier(public_key_info: keys.PublicKeyInfo) -> bytes:
@@ -284,13 +286,55 @@ def hash_for_key(algorithm: str, bit_size: int) -> str:
     return {256: "sha256", 384: "sha384"}.get(bit_size, "sha512")
 
 
-def signature_algorithm(algorithm: str, hash_name: str) -> algos.SignedDigestAlgorithm:
-    """AlgorithmIdentifier for a signature: RSA with NULL parameters, ECDSA with none."""
-    if algorithm == "rsa":
-        return algos.SignedDigestAlgorithm(
-            {"algorithm": hash_name + "_rsa", "parameters": core.Null()}
-        )
-    return algos.SignedDigestAlgorithm({"algorithm": hash_name + "_ecdsa"})
+#: (key algorithm, hash) -> signature algorithm OID (RFC 4055, RFC 5758)
+_SIGNATURE_OIDS: Dict[Tuple[str, str], str] = {
+    ("rsa", "sha256"): "1.2.840.113549.1.1.11",
+    ("rsa", "sha384"): "1.2.840.113549.1.1.12",
+    ("rsa", "sha512"): "1.2.840.113549.1.1.13",
+    ("ecdsa", "sha256"): "1.2.840.10045.4.3.2",
+    ("ecdsa", "sha384"): "1.2.840.10045.4.3.3",
+    ("ecdsa", "sha512"): "1.2.840.10045.4.3.4",
+}
+
+
+def signature_algorithm_der(algorithm: str, hash_name: str) -> bytes:
+    """AlgorithmIdentifier DER for a signature: RSA with NULL parameters, ECDSA with none."""
+    oid = _der.oid(_SIGNATURE_OIDS[("ecdsa" if algorithm == "ec" else algorithm, hash_name)])
+    return _der.seq(oid, _der.null()) if algorithm == "rsa" else _der.seq(oid)
+
+
+def extension_der(oid: str, critical: bool, value: bytes) -> bytes:
+    """One Extension: extnID, critical only when TRUE (DER omits the default), extnValue."""
+    if critical:
+        return _der.seq(_der.oid(oid), _der.boolean(True), _der.octet_string(value))
+    return _der.seq(_der.oid(oid), _der.octet_string(value))
+
+
+#: keyUsage bit numbers (RFC 5280 4.2.1.3), by asn1crypto's names used in KEY_USAGES
+KEY_USAGE_BITS: Dict[str, int] = {
+    "digital_signature": 0, "non_repudiation": 1, "key_encipherment": 2,
+    "data_encipherment": 3, "key_agreement": 4, "key_cert_sign": 5, "crl_sign": 6,
+    "encipher_only": 7, "decipher_only": 8,
+}
+
+
+def key_usage_der(names: Iterable[str]) -> bytes:
+    """keyUsage BIT STRING for asn1crypto bit names (trailing zero bits dropped)."""
+    return _der.named_bits(sorted(KEY_USAGE_BITS[n] for n in set(names)))
+
+
+def ext_key_usage_der(purposes: Sequence[str]) -> bytes:
+    """extKeyUsage SEQUENCE OF OIDs, for asn1crypto purpose names or dotted OIDs, in order."""
+    return _der.seq(*(_der.oid(_purpose_oid(p)) for p in purposes))
+
+
+def _purpose_oid(purpose: str) -> str:
+    if purpose[:1].isdigit():
+        return purpose
+    return _PURPOSE_OIDS[purpose]
+
+
+_PURPOSE_OIDS: Dict[str, str] = {name: dotted for dotted, name in x509.KeyPurposeId._map.items()}
 
 
 def backdated(now: datetime, backdate: timedelta) -> datetime:

@@ -16,7 +16,7 @@ Only DER is produced: definite lengths in the shortest form, SET OF sorted.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Iterable, Sequence
 
 __all__ = [
@@ -82,7 +82,7 @@ def bit_string(value: bytes, unused_bits: int = 0) -> bytes:
     return tlv(0x03, bytes((unused_bits,)) + value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def oid(dotted: str) -> bytes:
     """OBJECT IDENTIFIER from its dotted form (encoded by asn1crypto, cached)."""
     from asn1crypto import core

@@ -226,46 +226,41 @@ def generate_csr(spec: Mapping[str, Any]) -> Dict[str, str]:
 
     parsed = parse_csr_spec(spec)
     key = _crypto.generate_private_key(parsed.key_algo, parsed.key_size)
-    request = build_csr(parsed, key)
-    return {"key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST", request.dump())}
+    request, _ = build_csr(parsed, key)
+    return {"key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST", request)}
 
 
-def build_csr(parsed: CSRSpec, key: Any) -> Any:
-    """The signed PKCS#10 request (asn1crypto ``CertificationRequest``) for ``key``.
+def build_csr(parsed: CSRSpec, key: Any) -> Tuple[bytes, bytes]:
+    """The signed PKCS#10 request for ``key``: ``(request DER, subject Name DER)``.
 
     Extensions requested: the SANs from ``hosts`` (critical when the subject
     is empty) and, with a ``ca`` block, basicConstraints CA:TRUE.
     """
-    from asn1crypto import csr as asn1csr
-    from asn1crypto import x509
-
     from . import _asn1
+    from . import _der as der
 
-    extensions = []
+    extensions: List[bytes] = []
     if parsed.ca is not None:
-        bc: Dict[str, Any] = {"ca": True}
-        if parsed.ca.pathlen is not None:
-            bc["path_len_constraint"] = parsed.ca.pathlen
-        extensions.append(x509.Extension({"extn_id": "basic_constraints", "critical": True,
-                                          "extn_value": x509.BasicConstraints(bc)}))
+        limit = der.integer(parsed.ca.pathlen) if parsed.ca.pathlen is not None else b""
+        extensions.append(_asn1.extension_der("2.5.29.19", True,
+                                              der.seq(der.boolean(True), limit)))
     if parsed.hosts:
         groups = _asn1.classify_hosts(parsed.hosts)
-        extensions.append(x509.Extension({"extn_id": "subject_alt_name",
-                                          "critical": parsed.subject_is_empty,
-                                          "extn_value": _asn1.general_names(groups)}))
-    attributes = []
-    if extensions:
-        attributes.append({"type": "extension_request", "values": [extensions]})
-    info = asn1csr.CertificationRequestInfo({
-        "version": "v1",
-        "subject": _asn1.build_name(parsed.names, parsed.CN),
-        "subject_pk_info": key.public_key_info,
-        "attributes": attributes,
-    })
+        extensions.append(_asn1.extension_der("2.5.29.17", parsed.subject_is_empty,
+                                              _asn1.general_names_der(groups)))
+    attributes = b""
+    if extensions:  # one extensionRequest attribute (PKCS#9, RFC 2985 5.4.2)
+        attributes = der.seq(der.oid("1.2.840.113549.1.9.14"),
+                             der.set_of([der.seq(*extensions)]))
+    subject = _asn1.name_der(parsed.names, parsed.CN)
+    info = der.seq(
+        der.integer(0),  # version v1
+        subject,
+        key.public_key_info.dump(),
+        der.context(0, attributes),
+    )
     hash_name = _asn1.hash_for_key(key.algorithm, key.bit_size)
-    signature = key.sign(info.dump(), hash_name)
-    return asn1csr.CertificationRequest({
-        "certification_request_info": info,
-        "signature_algorithm": _asn1.signature_algorithm(key.algorithm, hash_name),
-        "signature": signature,
-    })
+    signature = key.sign(info, hash_name)
+    request = der.seq(info, _asn1.signature_algorithm_der(key.algorithm, hash_name),
+                      der.bit_string(signature))
+    return request, subject

@@ -20,9 +20,12 @@ client auth; 8760h).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _spec
 from ._duration import HOUR, MINUTE
@@ -120,6 +123,10 @@ def _parse_profile(doc: Any, name: str, where: str, fallback_expiry: int) -> Pro
                 raise SigningConfigError("%s.max_path_len_zero: true contradicts max_path_len %d"
                                          % (cwhere, length))
             path_len = 0
+    if is_ca and "cert sign" not in usages:
+        raise SigningConfigError("%s.usages: a profile with ca_constraint.is_ca needs "
+                                 "\"cert sign\" (a CA that may not sign is refused as an "
+                                 "issuer)" % where)
     return Profile(name, usages, expiry, backdate, is_ca, path_len)
 
 
@@ -202,10 +209,21 @@ class _Issuer:
 
     cert: Any
     key: Any
-    subject: Any
+    subject: bytes
     key_id: bytes
     not_after: datetime
     path_len: Optional[int]
+    label: str
+
+
+# Loaded CAs by a digest of their (certificate, key) inputs. Loading a CA key costs
+# about 1.5 ms (PEM, consistency checks, libcrypto), more than building and signing a
+# certificate, so a process issuing many leaves from one CA loads it once. The key
+# handle stays in memory for the process's life (at most _ISSUERS_MAX of them); the
+# inputs themselves are not kept, only their SHA-256.
+_ISSUERS: OrderedDict[bytes, _Issuer] = OrderedDict()
+_ISSUERS_MAX = 4
+_issuers_lock = threading.Lock()
 
 
 def _parse_cert(data: PEMInput, what: str) -> Any:
@@ -258,13 +276,52 @@ def _name_label(name: Any) -> str:
     return repr(common[-1] if common else ",".join(reversed(parts)))
 
 
+def _issuer_digest(ca_cert: PEMInput, ca_key: PEMInput) -> Optional[bytes]:
+    parts = []
+    for value in (ca_cert, ca_key):
+        if isinstance(value, str):
+            parts.append(b"s" + value.encode("utf-8", "surrogatepass"))
+        elif isinstance(value, (bytes, bytearray)):
+            parts.append(b"b" + bytes(value))
+        else:
+            return None  # a TypeError is raised by the loaders
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
 def _load_issuer(ca_cert: PEMInput, ca_key: PEMInput, now: datetime) -> _Issuer:
+    """The CA for these inputs, checked (not a CA, key mismatch, expired); loaded once."""
+    digest = _issuer_digest(ca_cert, ca_key)
+    issuer = None
+    if digest is not None:
+        with _issuers_lock:
+            issuer = _ISSUERS.get(digest)
+            if issuer is not None:
+                _ISSUERS.move_to_end(digest)
+    if issuer is None:
+        issuer = _read_issuer(ca_cert, ca_key)
+        if digest is not None:
+            with _issuers_lock:
+                _ISSUERS[digest] = issuer
+                while len(_ISSUERS) > _ISSUERS_MAX:
+                    _ISSUERS.popitem(last=False)
+    if now >= issuer.not_after:
+        raise SigningError("ca_cert: %s expired on %s; renew the CA first"
+                           % (issuer.label, issuer.not_after.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    return issuer
+
+
+def _read_issuer(ca_cert: PEMInput, ca_key: PEMInput) -> _Issuer:
     from . import _asn1
 
     cert = _parse_cert(ca_cert, "ca_cert")
     key = _load_key(ca_key, "ca_key")
     subject = cert["tbs_certificate"]["subject"]
     label = _name_label(subject)
+    subject_der = subject.dump()  # parsed and unchanged: the CA's own bytes
     bc = cert.basic_constraints_value
     if bc is None or not bc["ca"].native:
         raise SigningError("ca_cert: %s is not a CA certificate (no basicConstraints CA:TRUE); "
@@ -277,13 +334,16 @@ def _load_issuer(ca_cert: PEMInput, ca_key: PEMInput, now: datetime) -> _Issuer:
         raise SigningError("ca_key does not match ca_cert (their public keys differ); "
                            "pass the CA's own key")
     not_after = cert["tbs_certificate"]["validity"]["not_after"].native
-    if now >= not_after:
-        raise SigningError("ca_cert: %s expired on %s; renew the CA first"
-                           % (label, not_after.strftime("%Y-%m-%dT%H:%M:%SZ")))
     key_id = cert.key_identifier_value
     ident = key_id.native if key_id is not None else _asn1.key_identifier(
         cert["tbs_certificate"]["subject_public_key_info"])
-    return _Issuer(cert, key, subject, ident, not_after, bc["path_len_constraint"].native)
+    return _Issuer(cert, key, subject_der, ident, not_after, bc["path_len_constraint"].native,
+                   label)
+
+
+#: extension OIDs (RFC 5280 4.2.1)
+_KU, _EKU, _BC, _SKI, _AKI, _SAN = (
+    "2.5.29.15", "2.5.29.37", "2.5.29.19", "2.5.29.14", "2.5.29.35", "2.5.29.17")
 
 
 def _extensions(
@@ -295,17 +355,12 @@ def _extensions(
     authority_key_id: Optional[bytes],
     ca_path_len: Optional[int],
     is_ca: bool,
-) -> List[Any]:
-    """Extensions in Go's order: KU, EKU, BC, SKI, AKI, SAN."""
-    from asn1crypto import core, x509
-
+) -> bytes:
+    """The extensions' DER, in Go's order: KU, EKU, BC, SKI, AKI, SAN."""
     from . import _asn1
+    from . import _der as der
 
-    exts: List[Any] = []
-
-    def add(name: str, critical: bool, value: Any) -> None:
-        exts.append(x509.Extension({"extn_id": name, "critical": critical, "extn_value": value}))
-
+    exts: List[bytes] = []
     if is_ca and not profile.usages:  # a self-signed root from create_ca
         ku_bits = {"key_cert_sign", "crl_sign"}
         eku: List[str] = []
@@ -318,25 +373,27 @@ def _extensions(
         _spec.warn("profile %r: 'key encipherment' dropped for an ECDSA key (RFC 8813)"
                    % profile.name)
     if ku_bits:
-        add("key_usage", True, x509.KeyUsage(ku_bits))
+        exts.append(_asn1.extension_der(_KU, True, _asn1.key_usage_der(ku_bits)))
     if eku:
-        add("extended_key_usage", False, x509.ExtKeyUsageSyntax(eku))
-    bc: Dict[str, Any] = {"ca": is_ca}
-    if is_ca and ca_path_len is not None:
-        bc["path_len_constraint"] = ca_path_len
-    add("basic_constraints", True, x509.BasicConstraints(bc))
-    add("key_identifier", False, core.OctetString(_asn1.key_identifier(public_key_info)))
+        exts.append(_asn1.extension_der(_EKU, False, _asn1.ext_key_usage_der(eku)))
+    if is_ca:
+        limit = der.integer(ca_path_len) if ca_path_len is not None else b""
+        exts.append(_asn1.extension_der(_BC, True, der.seq(der.boolean(True), limit)))
+    else:  # CA:FALSE is the DEFAULT, so DER leaves it out: an empty SEQUENCE, as Go writes
+        exts.append(_asn1.extension_der(_BC, True, der.seq()))
+    exts.append(_asn1.extension_der(
+        _SKI, False, der.octet_string(_asn1.key_identifier(public_key_info))))
     if authority_key_id is not None:
-        add("authority_key_identifier", False,
-            x509.AuthorityKeyIdentifier({"key_identifier": authority_key_id}))
+        exts.append(_asn1.extension_der(
+            _AKI, False, der.seq(der.context(0, authority_key_id, constructed=False))))
     if groups is not None and any(groups.values()):
-        add("subject_alt_name", subject_empty, _asn1.general_names(groups))
-    return exts
+        exts.append(_asn1.extension_der(_SAN, subject_empty, _asn1.general_names_der(groups)))
+    return der.seq(*exts)
 
 
 def _certificate(
     *,
-    subject: Any,
+    subject: bytes,
     public_key_info: Any,
     groups: Optional[Dict[str, List[object]]],
     profile: Profile,
@@ -345,10 +402,9 @@ def _certificate(
     now: datetime,
     path_len: Optional[int],
 ) -> str:
-    """Build and sign one certificate; returns PEM."""
-    from asn1crypto import x509
-
+    """Build and sign one certificate; ``subject`` is the Name's DER. Returns PEM."""
     from . import _asn1
+    from . import _der as der
     from ._pem import format_pem
 
     not_before = _asn1.backdated(now, timedelta(microseconds=profile.backdate // 1000))
@@ -360,33 +416,32 @@ def _certificate(
                        % (profile.name, issuer.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
                           cut.days, "" if cut.days == 1 else "s"))
         not_after = issuer.not_after
-    subject_empty = len(subject.chosen) == 0
-    exts = _extensions(
+    extensions = _extensions(
         profile=profile,
         public_key_info=public_key_info,
         groups=groups,
-        subject_empty=subject_empty,
+        subject_empty=subject == _EMPTY_NAME,
         authority_key_id=issuer.key_id if issuer is not None else None,
         ca_path_len=path_len,
         is_ca=profile.is_ca,
     )
     hash_name = _asn1.hash_for_key(signer_key.algorithm, signer_key.bit_size)
-    sigalg = _asn1.signature_algorithm(signer_key.algorithm, hash_name)
-    tbs = x509.TbsCertificate({
-        "version": "v3",
-        "serial_number": _asn1.random_serial(),
-        "signature": sigalg,
-        "issuer": issuer.subject if issuer is not None else subject,
-        "validity": {"not_before": _asn1.x509_time(not_before),
-                     "not_after": _asn1.x509_time(not_after)},
-        "subject": subject,
-        "subject_public_key_info": public_key_info,
-        "extensions": exts,
-    })
-    signature = signer_key.sign(tbs.dump(), hash_name)
-    cert = x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": sigalg,
-                             "signature_value": signature})
-    return format_pem("CERTIFICATE", cert.dump())
+    sigalg = _asn1.signature_algorithm_der(signer_key.algorithm, hash_name)
+    tbs = der.seq(
+        der.context(0, der.integer(2)),  # version v3
+        der.integer(_asn1.random_serial()),
+        sigalg,
+        issuer.subject if issuer is not None else subject,
+        der.seq(_asn1.time_der(not_before), _asn1.time_der(not_after)),
+        subject,
+        public_key_info.dump(),
+        der.context(3, extensions),
+    )
+    signature = signer_key.sign(tbs, hash_name)
+    return format_pem("CERTIFICATE", der.seq(tbs, sigalg, der.bit_string(signature)))
+
+
+_EMPTY_NAME = b"\x30\x00"
 
 
 def _intermediate_path_len(profile: Profile, issuer: _Issuer) -> Optional[int]:
@@ -435,10 +490,9 @@ def create_ca(spec: Mapping[str, Any], *, now: Optional[datetime] = None) -> Dic
     if parsed.ca is None:  # the CA's own CSR always requests CA:TRUE
         parsed = replace(parsed, ca=CAOptions(None, None, None))
     key = _crypto.generate_private_key(parsed.key_algo, parsed.key_size)
-    request = build_csr(parsed, key)
-    info = request["certification_request_info"]
+    request, subject = build_csr(parsed, key)
     cert = _certificate(
-        subject=info["subject"],
+        subject=subject,
         public_key_info=key.public_key_info,
         groups=_spec_groups(parsed),
         profile=profile,
@@ -447,8 +501,7 @@ def create_ca(spec: Mapping[str, Any], *, now: Optional[datetime] = None) -> Dic
         now=moment,
         path_len=profile.max_path_len,
     )
-    return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST",
-                                                                 request.dump())}
+    return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST", request)}
 
 
 def _spec_groups(parsed: CSRSpec) -> Optional[Dict[str, List[object]]]:
@@ -497,9 +550,9 @@ def issue_cert(
     issuer = _load_issuer(ca_cert, ca_key, moment)
     path_len = _intermediate_path_len(chosen, issuer)
     key = _crypto.generate_private_key(parsed.key_algo, parsed.key_size)
-    request = build_csr(parsed, key)
+    request, subject = build_csr(parsed, key)
     cert = _certificate(
-        subject=request["certification_request_info"]["subject"],
+        subject=subject,
         public_key_info=key.public_key_info,
         groups=_spec_groups(parsed),
         profile=chosen,
@@ -508,8 +561,7 @@ def issue_cert(
         now=moment,
         path_len=path_len,
     )
-    return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST",
-                                                                 request.dump())}
+    return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST", request)}
 
 
 #: asn1crypto GeneralName choice -> RFC 5280 name, for messages.
@@ -522,30 +574,39 @@ def _csr_groups(request: Any) -> Optional[Dict[str, List[object]]]:
     """SANs requested in a CSR, regrouped in Go's order; unsupported kinds are refused."""
     groups: Dict[str, List[object]] = {"dns": [], "email": [], "ip": [], "uri": []}
     found = False
-    attrs = request["certification_request_info"]["attributes"]
-    for attr in attrs:
+    for ext in _requested_extensions(request, "subject_alt_name"):
+        for gn in ext["extn_value"].parsed:
+            found = True
+            kind = gn.name
+            raw = gn.chosen.contents
+            if kind == "dns_name":
+                groups["dns"].append(raw.decode("ascii"))
+            elif kind == "rfc822_name":
+                groups["email"].append(raw.decode("ascii"))
+            elif kind == "ip_address":
+                groups["ip"].append(bytes(raw))
+            elif kind == "uniform_resource_identifier":
+                groups["uri"].append(raw.decode("ascii"))
+            else:
+                _spec.warn("csr: a %s SAN is not supported and is left out"
+                           % _GENERAL_NAME_KINDS.get(kind, kind))
+    return groups if found else None
+
+
+def _requested_extensions(request: Any, name: str) -> Iterator[Any]:
+    """The CSR's requested extensions (PKCS#9 extensionRequest) with this asn1crypto name."""
+    for attr in request["certification_request_info"]["attributes"]:
         if attr["type"].native != "extension_request":
             continue
         for exts in attr["values"]:
             for ext in exts:
-                if ext["extn_id"].native != "subject_alt_name":
-                    continue
-                for gn in ext["extn_value"].parsed:
-                    found = True
-                    kind = gn.name
-                    raw = gn.chosen.contents
-                    if kind == "dns_name":
-                        groups["dns"].append(raw.decode("ascii"))
-                    elif kind == "rfc822_name":
-                        groups["email"].append(raw.decode("ascii"))
-                    elif kind == "ip_address":
-                        groups["ip"].append(bytes(raw))
-                    elif kind == "uniform_resource_identifier":
-                        groups["uri"].append(raw.decode("ascii"))
-                    else:
-                        _spec.warn("csr: a %s SAN is not supported and is left out"
-                                   % _GENERAL_NAME_KINDS.get(kind, kind))
-    return groups if found else None
+                if ext["extn_id"].native == name:
+                    yield ext
+
+
+def _csr_requests_ca(request: Any) -> bool:
+    return any(ext["extn_value"].parsed["ca"].native
+               for ext in _requested_extensions(request, "basic_constraints"))
 
 
 def sign_csr(
@@ -590,6 +651,7 @@ def sign_csr(
         sig_algo = request["signature_algorithm"]
         signature = request["signature"].native
         groups = _csr_groups(request)
+        wants_ca = _csr_requests_ca(request)
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
         raise PEMError("csr: not a valid PKCS#10 certificate request (%s)" % exc) from None
     if key_algo not in ("rsa", "ec"):
@@ -621,10 +683,16 @@ def sign_csr(
         raise PEMError("csr: the certificate would have an empty subject and no SANs "
                        "(RFC 5280 4.1.2.6); give hosts, or a CSR with a subject")
     chosen = select_profile(config, profile)
+    if wants_ca and not chosen.is_ca:
+        # cfssl refuses too ("policy disallows issuing CA certificate"): silently issuing
+        # CA:FALSE would hand back something other than what was asked for.
+        raise SigningError("csr: the request asks for a CA certificate (basicConstraints "
+                           "CA:TRUE) but profile %r does not issue CAs; sign it with a profile "
+                           "that has ca_constraint.is_ca" % chosen.name)
     issuer = _load_issuer(ca_cert, ca_key, moment)
     path_len = _intermediate_path_len(chosen, issuer)
     return _certificate(
-        subject=info["subject"],
+        subject=info["subject"].dump(),
         public_key_info=spki,
         groups=groups,
         profile=chosen,

@@ -901,3 +901,67 @@ def test_parse_signing_config_gives_profiles_or_a_typed_error(doc: Any) -> None:
     for profile in profiles.values():
         assert profile.expiry > 0 and profile.backdate > 0
         assert all(isinstance(u, str) for u in profile.usages)
+
+
+# --- loaded CAs are reused ---------------------------------------------------------------
+
+
+def test_a_ca_is_loaded_once_per_inputs_and_still_checked_for_expiry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from kpkilite import _crypto
+    from kpkilite.errors import SigningError
+
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    ca = signing.create_ca({"CN": "cache CA", "ca": {"expiry": "48h"}}, now=now)
+    loads: List[int] = []
+    real = _crypto.load_private_key
+
+    def counting(data: Any) -> Any:
+        loads.append(1)
+        return real(data)
+
+    monkeypatch.setattr(_crypto, "load_private_key", counting)
+    config = {"signing": {"default": {"usages": ["signing", "client auth"], "expiry": "1h"}}}
+    for _ in range(3):
+        signing.issue_cert({"CN": "leaf"}, ca_cert=ca["cert"], ca_key=ca["key"],
+                           config=config, now=now)
+    assert len(loads) == 1
+    # The same CA given as bytes is another input: loaded (and checked) again.
+    signing.issue_cert({"CN": "leaf"}, ca_cert=ca["cert"].encode(), ca_key=ca["key"].encode(),
+                       config=config, now=now)
+    assert len(loads) == 2
+    # A cached CA still expires.
+    with pytest.raises(SigningError, match="expired on"):
+        signing.issue_cert({"CN": "leaf"}, ca_cert=ca["cert"], ca_key=ca["key"],
+                           config=config, now=now + timedelta(days=3))
+
+
+def test_the_ca_cache_is_bounded() -> None:
+    assert signing._ISSUERS_MAX == 4
+    for i in range(6):
+        ca = signing.create_ca({"CN": "bounded %d" % i})
+        signing.sign_csr(_small_csr(), ca_cert=ca["cert"], ca_key=ca["key"],
+                         config={"signing": {"default": {"usages": ["client auth"],
+                                                         "expiry": "1h"}}})
+    assert len(signing._ISSUERS) <= signing._ISSUERS_MAX
+
+
+def _small_csr() -> str:
+    from kpkilite import csr
+
+    return csr.generate_csr({"CN": "small"})["csr"]
+
+
+def test_a_ca_profile_without_cert_sign_is_refused_when_read() -> None:
+    from kpkilite.errors import SigningConfigError
+
+    config = {"signing": {"profiles": {"sub": {
+        "usages": ["signing", "crl sign"], "expiry": "1h", "ca_constraint": {"is_ca": True}}}}}
+    with pytest.raises(SigningConfigError) as info:
+        signing.parse_signing_config(config)
+    assert str(info.value) == (
+        'signing.profiles.sub.usages: a profile with ca_constraint.is_ca needs "cert sign" '
+        "(a CA that may not sign is refused as an issuer)")

@@ -178,12 +178,22 @@ def test_unsupported_csr_san_kind_warns(ec_ca: Dict[str, str], ec_key: Any) -> N
         ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value) == [cx509.DNSName("ok.example")]
 
 
-def test_csr_asking_for_ca_gets_what_the_profile_says(ec_ca: Dict[str, str], ec_key: Any) -> None:
+def test_csr_asking_for_ca_needs_a_ca_profile(ec_ca: Dict[str, str], ec_key: Any) -> None:
+    # cfssl refuses such a CSR under a leaf profile too; a CA profile issues CA:TRUE.
     request = foreign_csr(ec_key, cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "x")]),
                           ca=True)
+    with pytest.raises(SigningError) as info:
+        signing.sign_csr(request, ca_cert=ec_ca["cert"], ca_key=ec_ca["key"], config=CONFIG)
+    assert str(info.value) == (
+        "csr: the request asks for a CA certificate (basicConstraints CA:TRUE) but profile "
+        "'default' does not issue CAs; sign it with a profile that has ca_constraint.is_ca")
+    intermediate = {"signing": {"profiles": {"sub": {
+        "usages": ["cert sign", "crl sign"], "expiry": "1h",
+        "ca_constraint": {"is_ca": True, "max_path_len_zero": True}}}}}
     cert = load_cert(signing.sign_csr(request, ca_cert=ec_ca["cert"], ca_key=ec_ca["key"],
-                                      config=CONFIG))
-    assert cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value.ca is False
+                                      config=intermediate, profile="sub"))
+    constraints = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value
+    assert constraints.ca is True and constraints.path_length == 0
 
 
 def _tampered(pem: str) -> str:
