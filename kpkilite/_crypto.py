@@ -149,7 +149,9 @@ class _VersionRegexFix(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if fullname not in _VERSION_MODULES:
             return None
         original = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if original is None or not isinstance(original.loader, importlib.abc.InspectLoader):
+        # Any loader that can hand back source will do: the file system's, or zipimport's
+        # for a zipapp or a zip on sys.path (which is not registered as an InspectLoader).
+        if original is None or not callable(getattr(original.loader, "get_source", None)):
             raise _ShimMismatch(f"cannot read the source of {fullname}")
         spec = importlib.machinery.ModuleSpec(
             fullname, self, origin=original.origin, loader_state=original.loader

@@ -247,21 +247,10 @@ def test_pyz_on_an_old_python_says_why() -> None:
     assert proc.stderr.startswith("kpkilite: needs Python 3.9 or newer; ")
 
 
-def test_backend_loads_from_the_zip_on_sys_path(pyz: Path, request: pytest.FixtureRequest) -> None:
-    """Importing kpkilite from the zip (sys.path, not the archive's __main__) loads oscrypto.
-
-    With OpenSSL >= 3.0.10 this needs the oscrypto version shim in _crypto.py, which reads
-    oscrypto's source through the module's loader; zipimport's loader has get_source but is
-    not an ``importlib.abc.InspectLoader``, which the shim currently insists on. The pyz's
-    __main__ registers it; a zip used as a plain sys.path entry does not.
-    """
-    from kpkilite import _crypto
-
-    _crypto.load_backend()
-    if _crypto.SHIM_APPLIED:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="_crypto._VersionRegexFix.find_spec requires an InspectLoader; "
-                                "zipimport.zipimporter is not one (duck-type on get_source)"))
+def test_backend_loads_from_the_zip_on_sys_path(pyz: Path) -> None:
+    """Importing kpkilite from the zip (a plain sys.path entry, not the archive's __main__)
+    loads oscrypto, with the version shim where OpenSSL >= 3.0.10 needs it: the shim reads
+    oscrypto's source through zipimport's loader."""
     code = ("import sys; sys.path.insert(0, %r); from kpkilite import _crypto; "
             "print(_crypto.backend_description())" % str(pyz))
     proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
