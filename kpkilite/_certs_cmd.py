@@ -139,7 +139,7 @@ def short_duration(left: timedelta) -> str:
     """apimachinery's ``ShortHumanDuration``, as kubeadm prints RESIDUAL TIME.
 
     >>> [short_duration(timedelta(seconds=s)) for s in (-5, -1, 59, 3600, 86400 * 2, 86400 * 800)]
-    ['<invalid>', '0s', '59s', '60m', '2d', '2y']
+    ['<invalid>', '0s', '59s', '1h', '2d', '2y']
     """
     seconds = int(left.total_seconds())
     if seconds < -1:

@@ -202,9 +202,11 @@ def kubeadm_table(params: KubeadmParams, kubeconfig_rel: str = "") -> Tuple[Cert
     p = params
     api_hosts = [p.node_name, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                  "kubernetes.default.svc.%s" % p.cluster_domain, p.service_ip, p.node_ip]
-    if p.endpoint is not None and p.endpoint[0] not in api_hosts:
+    if p.endpoint is not None:
         api_hosts.append(p.endpoint[0])
-    etcd_hosts = (p.node_name, "localhost", p.node_ip, "127.0.0.1", "::1")
+    api_hosts = list(dict.fromkeys(api_hosts))
+    # kubeadm lists these as they come; a repeat (node IP 127.0.0.1) is written once here
+    etcd_hosts = tuple(dict.fromkeys((p.node_name, "localhost", p.node_ip, "127.0.0.1", "::1")))
     local = _url(p.node_ip, API_PORT)
     remote = _url(*p.endpoint) if p.endpoint is not None else local
 
