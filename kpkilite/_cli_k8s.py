@@ -10,7 +10,7 @@ import re
 import sys
 from typing import Any, Dict, List
 
-from .cli import Command, Failure, Flag, UsageError
+from ._cmd import Command, Failure, Flag, UsageError
 
 __all__ = ["COMMAND"]
 

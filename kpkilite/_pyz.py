@@ -38,19 +38,21 @@ never exists.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import io
-import marshal
 import os
 import sys
-import zipfile
-import zipimport
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 from . import __version__
-from .cli import Command, Failure, Flag, _out
+from ._cmd import Command, Failure, Flag
+from ._cmd import out as _out
 from .errors import FileError
+
+if TYPE_CHECKING:
+    import zipfile
+    import zipimport
+
+# zipfile, zipimport, marshal and importlib.util are imported where used: the CLI
+# imports this module for its command table on every run, and they cost ~5 ms.
 
 __all__ = ["COMMAND", "PACKAGES", "build_pyz"]
 
@@ -88,6 +90,9 @@ sys.exit(main())
 
 def _package_root(name: str) -> Tuple[str, Optional[zipimport.zipimporter]]:
     """Where ``name`` is imported from: (directory or path inside a zip, its zipimporter)."""
+    import importlib.util
+    import zipimport
+
     if name == "kpkilite":
         # this very package, whatever it is called where it was vendored
         spec = sys.modules[__package__].__spec__
@@ -108,6 +113,8 @@ def _wanted(relpath: str) -> bool:
 
 def _files_of(name: str) -> Iterator[Tuple[str, bytes]]:
     """(archive name, bytes) of every file of package ``name`` worth shipping."""
+    import zipfile
+
     location, loader = _package_root(name)
     if loader is not None:  # running from a zip (e.g. a .pyz): copy its entries
         prefix = location[len(loader.archive) + 1:].replace(os.sep, "/") + "/"
@@ -130,6 +137,8 @@ def _files_of(name: str) -> Iterator[Tuple[str, bytes]]:
 
 def _licence_of(name: str) -> Optional[bytes]:
     """The project's licence text, from its dist-info, a source checkout or a .pyz; or None."""
+    import zipfile
+
     location, loader = _package_root(name)
     if loader is not None:
         with zipfile.ZipFile(loader.archive) as zf:
@@ -160,6 +169,9 @@ def _licence_of(name: str) -> Optional[bytes]:
 
 def _pyc(arcname: str, source: bytes) -> bytes:
     """A checked-hash .pyc (PEP 552) of ``source`` for this interpreter."""
+    import importlib.util
+    import marshal
+
     code = compile(source, arcname, "exec", dont_inherit=True)
     flags = 0b11  # hash-based, checked against the source next to it
     return (importlib.util.MAGIC_NUMBER + flags.to_bytes(4, "little")
@@ -167,6 +179,8 @@ def _pyc(arcname: str, source: bytes) -> bytes:
 
 
 def _entry(name: str) -> zipfile.ZipInfo:
+    import zipfile
+
     info = zipfile.ZipInfo(name, date_time=_EPOCH)
     info.external_attr = 0o644 << 16
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -208,6 +222,9 @@ def build_pyz(
         licence = _licence_of(name)
         if licence is not None:
             entries.append(("LICENSES/%s.txt" % name, licence))
+    import io
+    import zipfile
+
     buffer = io.BytesIO()
     buffer.write(b"#!" + interpreter.encode("utf-8") + b"\n")
     with zipfile.ZipFile(buffer, "w") as zf:

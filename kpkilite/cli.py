@@ -17,55 +17,21 @@ match, 1 on no match, 2 on an error.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import re
 import sys
 import unicodedata
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from . import __version__
+from ._cmd import PROG, Command, Failure, Flag, UsageError, silence_stdout
+from ._cmd import err as _err
+from ._cmd import out as _out
 from ._spec import closest
 from .errors import InputError, KpkiliteError, KpkiliteWarning
 
 __all__ = ["main"]
-
-PROG = "kpkilite"
-
-
-class UsageError(Exception):
-    """A command-line mistake: exit status 2."""
-
-
-class Failure(Exception):
-    """A failure with a ready message: exit status 1."""
-
-
-@dataclass(frozen=True)
-class Flag:
-    name: str
-    kind: str  # "str", "bool" or "int"
-    help: str
-    metavar: str = "VALUE"
-    default: Any = None
-
-
-@dataclass
-class Command:
-    name: str
-    summary: str
-    usage: str
-    flags: Tuple[Flag, ...]
-    handler: Callable[[Dict[str, Any], List[str]], int]
-    min_args: int = 0
-    max_args: int = 0
-    replaces: str = ""
-    aliases: Tuple[str, ...] = field(default=())
-
 
 # --- flag parsing ------------------------------------------------------------------------
 
@@ -224,37 +190,6 @@ def _go_json(obj: Any, indent: Optional[int] = None) -> str:
                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return text
-
-
-def _out(text: str) -> None:
-    """Write to stdout; a closed or failing stdout is a Failure, not a traceback."""
-    stream = sys.stdout
-    if stream is None:
-        raise Failure("stdout is closed; there is nowhere to write the output")
-    try:
-        stream.write(text)
-        stream.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        _silence_stdout()
-        raise Failure("cannot write to stdout (%s)" % (exc.strerror or exc)) from None
-
-
-def _silence_stdout() -> None:
-    """Point fd 1 at /dev/null so the interpreter's final flush of stdout cannot fail again."""
-    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
-def _err(text: str) -> None:
-    """Write to stderr if there is one (``2>&-`` leaves none)."""
-    if sys.stderr is not None:
-        with contextlib.suppress(OSError):
-            sys.stderr.write(text)
-            sys.stderr.flush()
 
 
 def _prefixed(exc: KpkiliteError, prefixes: Mapping[str, str]) -> NoReturn:
@@ -641,10 +576,7 @@ def _register_optional() -> None:
     _register(pyz)
 
 
-try:
-    _register_optional()
-except ImportError:  # pragma: no cover - only while the module is being written
-    pass
+_register_optional()
 
 
 def _command_help(command: Command) -> str:
@@ -730,7 +662,7 @@ def _run(command: Command, argv: List[str]) -> int:
             _err("%s: %s\n" % (PROG, _one_line(text)))
         return 1 if command.name != "selector" else 2
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return 1
     except KeyboardInterrupt:
         _err("%s: interrupted\n" % PROG)

@@ -81,7 +81,8 @@ class InputError(KpkiliteError, ValueError):
         start, end = self.span
         start = max(0, min(start, len(self.text)))
         width = max(1, end - start)
-        return "%s\n    %s\n    %s%s" % (self.message, _visible(self.text), " " * start, "^" * width)
+        caret = " " * start + "^" * width
+        return "%s\n    %s\n    %s" % (self.message, _visible(self.text), caret)
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (_rebuild, (type(self), self.message, self.text, self.span))
