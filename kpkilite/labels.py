@@ -35,12 +35,17 @@ from __future__ import annotations
 
 import functools
 import re
-import weakref
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from _weakref import ref as _weakref  # what weakref.ref is, without importing weakref.py
+from collections.abc import Callable, Mapping
 
 from .errors import LabelError, SelectorError
+
+# Import time is part of this module's interface (no slower than cronsim): no dataclasses
+# (which loads inspect, ast, dis, tokenize), and typing only for the type checker. mypy treats
+# any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Requirement",
@@ -321,18 +326,21 @@ def _values_problem(op: str, values: tuple[str, ...], shown_op: str) -> tuple[in
     return None
 
 
+# Sets a slot of a Requirement or Selector past their __setattr__, which refuses every change.
+_set = object.__setattr__
+
+
 def _normal_values(op: str, values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(values))) if op in _SET_OPS else values
 
 
-@dataclass(frozen=True)
 class Requirement:
-    """One requirement of a selector: ``key``, an operator and its values.
+    """One requirement of a selector: ``key``, an operator and its values; immutable.
 
     ``operator`` is apimachinery's ``selection.Operator`` text: ``=``, ``==``,
     ``!=``, ``in``, ``notin``, ``exists``, ``!`` (does not exist), ``gt``, ``lt``.
     ``values`` of ``in``/``notin`` are kept as a sorted set; ``str()`` is the
-    requirement's canonical text.
+    requirement's canonical text. Equal when key, operator and values are.
 
     Raises:
         SelectorError: the key, operator or values break ``NewRequirement``'s rules.
@@ -340,28 +348,55 @@ class Requirement:
 
     >>> str(Requirement("env", "notin", ("prod", "dev", "prod")))
     'env notin (dev,prod)'
+    >>> Requirement("a", "in", ("b",))
+    Requirement(key='a', operator='in', values=('b',))
     """
 
+    __slots__ = ("key", "operator", "values")
     key: str
     operator: str
-    values: tuple[str, ...] = ()
+    values: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        _check_str("Requirement.key", self.key)
-        _check_str("Requirement.operator", self.operator)
-        values = self.values
+    def __init__(self, key: str, operator: str, values: tuple[str, ...] = ()) -> None:
+        _check_str("Requirement.key", key)
+        _check_str("Requirement.operator", operator)
         if isinstance(values, str):
             raise TypeError("Requirement.values must be a sequence of str, not a str")
         values = tuple(values)
         for value in values:
             _check_str("Requirement.values[]", value)
-        problem = _key_problem(self.key)
+        problem = _key_problem(key)
         if problem is not None:
-            raise SelectorError(f"label key {self.key!r}: {problem}")
-        bad = _values_problem(self.operator, values, self.operator)
+            raise SelectorError(f"label key {key!r}: {problem}")
+        bad = _values_problem(operator, values, operator)
         if bad is not None:
             raise SelectorError(bad[1])
-        object.__setattr__(self, "values", _normal_values(self.operator, values))
+        _set(self, "key", key)
+        _set(self, "operator", operator)
+        _set(self, "values", _normal_values(operator, values))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to {name!r}: Requirement is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete {name!r}: Requirement is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Requirement) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.key, self.operator, self.values) == (other.key, other.operator, other.values)
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.operator, self.values))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(key={self.key!r}, operator={self.operator!r},"
+            f" values={self.values!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Requirement, (self.key, self.operator, self.values))
 
     def __str__(self) -> str:
         op = self.operator
@@ -375,11 +410,11 @@ class Requirement:
 
 
 def _make_requirement(key: str, op: str, values: tuple[str, ...]) -> Requirement:
-    """A Requirement from parts the caller has already validated (skips ``__post_init__``)."""
+    """A Requirement from parts the caller has already validated (skips the checks)."""
     req: Requirement = object.__new__(Requirement)
-    object.__setattr__(req, "key", key)
-    object.__setattr__(req, "operator", op)
-    object.__setattr__(req, "values", _normal_values(op, values))
+    _set(req, "key", key)
+    _set(req, "operator", op)
+    _set(req, "values", _normal_values(op, values))
     return req
 
 
@@ -470,7 +505,7 @@ def _compile_on_first_use(selector: Selector) -> MatchFunction:
     before that keeps working through its own cached reference. Holds the
     selector weakly: no reference cycle.
     """
-    ref = weakref.ref(selector)
+    ref = _weakref(selector)
     requirements = selector.requirements
     compiled: list[MatchFunction] = []
 
@@ -479,7 +514,7 @@ def _compile_on_first_use(selector: Selector) -> MatchFunction:
             compiled.append(_compile_cached(requirements))
             owner = ref()
             if owner is not None:
-                object.__setattr__(owner, "matches", compiled[0])
+                _set(owner, "matches", compiled[0])
         return compiled[0](labels)
 
     return first_use
@@ -489,9 +524,8 @@ def _by_key(req: Requirement) -> str:
     return req.key
 
 
-@dataclass(frozen=True)
 class Selector:
-    """A parsed label selector: the AND of its requirements, sorted by key.
+    """A parsed label selector: the AND of its requirements, sorted by key; immutable.
 
     ``Selector()`` selects everything; ``Selector(selects_nothing=True)`` is
     apimachinery's ``Nothing()`` (a null ``LabelSelector``). Equality and hashing
@@ -509,33 +543,54 @@ class Selector:
     True
     """
 
-    requirements: tuple[Requirement, ...] = ()
-    selects_nothing: bool = False
-    matches: MatchFunction = field(init=False, repr=False, compare=False)
-    _text: str = field(init=False, repr=False, compare=False)
+    # __weakref__: the compile-on-first-use stand-in refers to its selector weakly.
+    __slots__ = ("requirements", "selects_nothing", "matches", "_text", "__weakref__")
+    requirements: tuple[Requirement, ...]
+    selects_nothing: bool
+    matches: MatchFunction
+    _text: str
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.selects_nothing, bool):
+    def __init__(
+        self, requirements: tuple[Requirement, ...] = (), selects_nothing: bool = False
+    ) -> None:
+        if not isinstance(selects_nothing, bool):
             raise TypeError("selects_nothing must be a bool")
-        reqs = self.requirements
-        if isinstance(reqs, (str, Requirement)):
+        if isinstance(requirements, (str, Requirement)):
             raise TypeError("requirements must be a sequence of Requirement")
-        reqs = tuple(reqs)
+        reqs = tuple(requirements)
         for req in reqs:
             if not isinstance(req, Requirement):
                 raise TypeError(f"requirements must be Requirement, got {type(req).__name__}")
-        if self.selects_nothing:
+        if selects_nothing:
             reqs = ()  # Go: Nothing().Add(...) is still Nothing()
         reqs = tuple(sorted(reqs, key=_by_key))  # stable: same-key order is kept
-        object.__setattr__(self, "requirements", reqs)
-        object.__setattr__(self, "_text", ",".join([str(r) for r in reqs]))
-        if self.selects_nothing:
+        _set(self, "requirements", reqs)
+        _set(self, "selects_nothing", selects_nothing)
+        _set(self, "_text", ",".join([str(r) for r in reqs]))
+        if selects_nothing:
             match: MatchFunction = _never
         elif not reqs:
             match = _always
         else:
             match = _compile_on_first_use(self)
-        object.__setattr__(self, "matches", match)
+        _set(self, "matches", match)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to {name!r}: Selector is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete {name!r}: Selector is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Selector) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.requirements, self.selects_nothing) == (
+            other.requirements,
+            other.selects_nothing,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.requirements, self.selects_nothing))
 
     def __str__(self) -> str:
         return self._text

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 import copy
+import gc
 import json
 import os
 import pickle
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Optional
@@ -387,9 +389,90 @@ def test_nothing_and_everything() -> None:
 def test_selector_is_immutable() -> None:
     sel = parse_selector("a=b")
     with pytest.raises(AttributeError):
-        sel.requirements = ()  # type: ignore[misc]
+        sel.requirements = ()
     with pytest.raises(AttributeError):
-        sel.requirements[0].key = "c"  # type: ignore[misc]
+        sel.requirements[0].key = "c"
+
+
+IMMUTABLE_OBJECTS: list[tuple[Any, str, str]] = [
+    (parse_selector("a=b"), "requirements", "Selector"),
+    (parse_selector("a=b"), "selects_nothing", "Selector"),
+    (parse_selector("a=b"), "matches", "Selector"),
+    (parse_selector("a=b"), "new_attribute", "Selector"),
+    (Requirement("a", "=", ("b",)), "key", "Requirement"),
+    (Requirement("a", "=", ("b",)), "values", "Requirement"),
+    (Requirement("a", "=", ("b",)), "new_attribute", "Requirement"),
+]
+
+
+@pytest.mark.parametrize("obj, name, kind", IMMUTABLE_OBJECTS)
+def test_no_attribute_can_be_set_or_deleted(obj: Any, name: str, kind: str) -> None:
+    before = repr(obj)
+    with pytest.raises(AttributeError, match=f"^cannot assign to '{name}': {kind} is immutable$"):
+        setattr(obj, name, None)
+    with pytest.raises(AttributeError, match=f"^cannot delete '{name}': {kind} is immutable$"):
+        delattr(obj, name)
+    assert repr(obj) == before and obj == copy.copy(obj)
+
+
+REQUIREMENT_REPRS = [
+    (Requirement("a", "exists"), "Requirement(key='a', operator='exists', values=())"),
+    (Requirement("env", "notin", ("qa", "dev", "qa")),
+     "Requirement(key='env', operator='notin', values=('dev', 'qa'))"),
+    (Requirement("n", "gt", ["5"]), "Requirement(key='n', operator='gt', values=('5',))"),  # type: ignore[arg-type]
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("req, text", REQUIREMENT_REPRS)
+def test_requirement_repr_pickle_and_copy(req: Requirement, text: str) -> None:
+    assert repr(req) == text
+    for clone in (pickle.loads(pickle.dumps(req)), copy.copy(req), copy.deepcopy(req)):
+        assert type(clone) is Requirement and clone == req and hash(clone) == hash(req)
+        assert repr(clone) == text
+
+
+REQUIREMENT_EQUALITY = [
+    (Requirement("a", "in", ("y", "x")), Requirement("a", "in", ("x", "y", "x")), True),
+    (Requirement("a", "=", ("1",)), _make_requirement("a", "=", ("1",)), True),
+    (Requirement("a", "=", ("1",)), Requirement("a", "==", ("1",)), False),
+    (Requirement("a", "=", ("1",)), Requirement("b", "=", ("1",)), False),
+    (Requirement("a", "=", ("1",)), Requirement("a", "=", ("2",)), False),
+    (Requirement("a", "in", ("1",)), Requirement("a", "=", ("1",)), False),
+    (Requirement("a", "exists"), "a", False),
+    (Requirement("a", "exists"), ("a", "exists", ()), False),
+    (Selector(), parse_selector(""), True),
+    (Selector(), "", False),
+    (Selector(), (), False),
+    (selector_from_dict(None), Selector(selects_nothing=True), True),
+    (selector_from_dict(None), Selector(), False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("left, right, equal", REQUIREMENT_EQUALITY)
+def test_equality(left: Any, right: Any, equal: bool) -> None:
+    assert (left == right) is equal and (right == left) is equal
+    assert (left != right) is not equal
+    if equal:
+        assert hash(left) == hash(right) and len({left, right}) == 1
+
+
+def test_unused_selectors_are_freed_without_the_cycle_collector() -> None:
+    # The compile-on-first-use stand-in holds its selector weakly: dropping the last reference
+    # frees the selector at once. A stand-in kept from before still matches afterwards.
+    gc.disable()
+    try:
+        sel = parse_selector("app=web,tier!=db")
+        stand_in, ref = sel.matches, weakref.ref(sel)
+        del sel
+        assert ref() is None
+        assert stand_in({"app": "web"}) is True and stand_in({"app": "web", "tier": "db"}) is False
+        used = parse_selector("app=web,tier!=db")
+        assert used.matches({"app": "web"}) is True  # installs the compiled function
+        ref = weakref.ref(used)
+        del used
+        assert ref() is None
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("text", ["", "a=b,c in (d,e),!f,g>5,h notin (,i)"])
@@ -591,6 +674,7 @@ def test_parse_labels_errors(text: str, message: str, span: tuple[int, int]) -> 
 
 
 # --- structured selectors (metav1.LabelSelector) -------------------------------------------------
+
 
 def _expr(**fields: Any) -> dict[str, Any]:
     return {"matchExpressions": [fields]}
@@ -808,6 +892,24 @@ def test_import_loads_no_crypto() -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# The import-time budget (no slower than cronsim) rules these out; ``typing`` comes with
+# kpkilite.errors and is not counted here.
+HEAVY_MODULES = ["dataclasses", "inspect", "ast", "dis", "tokenize", "weakref", "copy"]
+
+
+def test_import_and_first_match_load_no_heavy_module() -> None:
+    code = (
+        "import sys; before = set(sys.modules); import kpkilite.labels as m; "
+        "m.parse_selector('a in (b,c),d>1').matches({'a': 'b', 'd': '2'}); "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stdout.split()
+    assert "kpkilite.labels" in loaded
+    assert [name for name in HEAVY_MODULES if name in loaded] == []
 
 
 def test_module_imports_only_the_standard_library() -> None:
