@@ -32,7 +32,11 @@ bad character
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+# typing only for the type checker: importing it costs ~2 ms, and every kpkilite
+# import (the stdlib-only cron and labels modules included) goes through this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Tuple
 
 __all__ = [
     "BackendError",
