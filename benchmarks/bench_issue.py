@@ -119,7 +119,7 @@ def wall(cmd: List[str], rounds: int, cwd: Optional[str] = None,
     times: List[float] = []
     for i in range(rounds + 1):
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True)
         elapsed = time.perf_counter() - t0
         if proc.returncode != 0:
             raise RuntimeError("%s failed: %s" % (cmd[0], proc.stderr.decode()[-300:]))
