@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
+from ._duration import utc_now
 from ._layouts import LAYOUTS, CertDef, KubeadmParams, kubeadm_table
 from .errors import CSRSpecError, FileError
 
@@ -250,7 +251,7 @@ def renew_certs(
 
     if isinstance(names, str):
         raise TypeError("names must be a sequence of str, not a str")
-    moment = cluster._utcnow(now)
+    moment = utc_now(now)
     path = os.fspath(directory)
     layout = detect_layout(path, layout)
     table = _table(path, layout, kubeconfig_dir)

@@ -20,7 +20,15 @@ parser. Callers wrap :class:`DurationSyntaxError` into their own typed error.
 
 from __future__ import annotations
 
-__all__ = ["DurationSyntaxError", "parse_duration", "format_duration", "SECOND", "MINUTE", "HOUR"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Optional
+
+__all__ = [
+    "DurationSyntaxError", "parse_duration", "format_duration", "utc_now", "SECOND", "MINUTE",
+    "HOUR",
+]
 
 NANOSECOND = 1
 MICROSECOND = 1000
@@ -156,3 +164,20 @@ def _trim(value: int, scale: int) -> str:
         return str(whole)
     digits = len(str(scale)) - 1
     return ("%d.%0*d" % (whole, digits, frac)).rstrip("0")
+
+
+def utc_now(now: Optional[datetime] = None) -> datetime:
+    """The clock every ``now=`` parameter reads: ``now`` in UTC, or the current time.
+
+    Raises:
+        TypeError: ``now`` is not a datetime, or is naive (its zone would be a guess).
+    """
+    from datetime import datetime, timezone
+
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(now, datetime):
+        raise TypeError("now must be a datetime, not %s" % type(now).__name__)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise TypeError("now must be an aware datetime (e.g. datetime.now(timezone.utc))")
+    return now.astimezone(timezone.utc)

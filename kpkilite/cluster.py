@@ -56,7 +56,7 @@ from typing import (
 
 from . import _spec
 from ._certs_cmd import ExpirationInfo, check_expiration, format_expiration, renew_certs
-from ._duration import MINUTE
+from ._duration import MINUTE, utc_now
 from ._layouts import DEFAULT_HOSTS, LAYOUTS, CertDef
 from .csr import KEY_SIZES, check_hosts, parse_csr_spec, parse_duration_field
 from .errors import CSRSpecError, FileError, KpkiliteError, PEMError, SigningConfigError
@@ -134,16 +134,6 @@ class _Plan:
 
 
 # --- inputs ------------------------------------------------------------------------------
-
-
-def _utcnow(now: Optional[datetime]) -> datetime:
-    if now is None:
-        return datetime.now(timezone.utc)
-    if not isinstance(now, datetime):
-        raise TypeError("now must be a datetime, not %s" % type(now).__name__)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise TypeError("now must be an aware datetime (e.g. datetime.now(timezone.utc))")
-    return now.astimezone(timezone.utc)
 
 
 def _check_options(
@@ -761,7 +751,7 @@ def ensure_k8s_pki(
         PEMError: the CA certificate or key does not parse (without ``force``).
         BackendError: libcrypto cannot be used.
     """
-    moment = _utcnow(now)
+    moment = utc_now(now)
     if not isinstance(directory, (str, os.PathLike)):
         raise TypeError("directory must be a str or path, not %s" % type(directory).__name__)
     kubeadm = {"node_name": node_name, "node_ip": node_ip, "service_cidr": service_cidr,

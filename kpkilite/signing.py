@@ -24,11 +24,11 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _spec
-from ._duration import HOUR, MINUTE
+from ._duration import HOUR, MINUTE, utc_now
 from .csr import CAOptions, CSRSpec, check_hosts, parse_csr_spec, parse_duration_field
 from .errors import CSRSpecError, PEMError, SigningConfigError, SigningError
 
@@ -191,16 +191,6 @@ def select_profile(config: Optional[Mapping[str, Any]], profile: Optional[str] =
 
 
 # --- certificates -----------------------------------------------------------------------
-
-
-def _utcnow(now: Optional[datetime]) -> datetime:
-    if now is None:
-        return datetime.now(timezone.utc)
-    if not isinstance(now, datetime):
-        raise TypeError("now must be a datetime, not %s" % type(now).__name__)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise TypeError("now must be an aware datetime (e.g. datetime.now(timezone.utc))")
-    return now.astimezone(timezone.utc)
 
 
 @dataclass
@@ -472,11 +462,8 @@ def create_ca(spec: Mapping[str, Any], *, now: Optional[datetime] = None) -> Dic
         CSRSpecError: the spec is invalid.
         BackendError: libcrypto cannot be used.
     """
-    from . import _crypto
-    from ._pem import format_pem
-    from .csr import build_csr
 
-    moment = _utcnow(now)
+    moment = utc_now(now)
     parsed = parse_csr_spec(spec)
     ca = parsed.ca
     profile = Profile(
@@ -489,25 +476,34 @@ def create_ca(spec: Mapping[str, Any], *, now: Optional[datetime] = None) -> Dic
     )
     if parsed.ca is None:  # the CA's own CSR always requests CA:TRUE
         parsed = replace(parsed, ca=CAOptions(None, None, None))
+    return _key_csr_cert(parsed, profile, None, moment, profile.max_path_len)
+
+
+def _key_csr_cert(
+    parsed: CSRSpec,
+    profile: Profile,
+    issuer: Optional[_Issuer],
+    now: datetime,
+    path_len: Optional[int],
+) -> Dict[str, str]:
+    """A new key, its CSR, and its certificate signed by ``issuer`` (None: self-signed)."""
+    from . import _asn1, _crypto
+    from ._pem import format_pem
+    from .csr import build_csr
+
     key = _crypto.generate_private_key(parsed.key_algo, parsed.key_size)
     request, subject = build_csr(parsed, key)
     cert = _certificate(
         subject=subject,
         public_key_info=key.public_key_info,
-        groups=_spec_groups(parsed),
+        groups=_asn1.classify_hosts(parsed.hosts) if parsed.hosts else None,
         profile=profile,
-        issuer=None,
-        signer_key=key,
-        now=moment,
-        path_len=profile.max_path_len,
+        issuer=issuer,
+        signer_key=issuer.key if issuer is not None else key,
+        now=now,
+        path_len=path_len,
     )
     return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST", request)}
-
-
-def _spec_groups(parsed: CSRSpec) -> Optional[Dict[str, List[object]]]:
-    from . import _asn1
-
-    return _asn1.classify_hosts(parsed.hosts) if parsed.hosts else None
 
 
 def issue_cert(
@@ -537,11 +533,8 @@ def issue_cert(
         SigningError: the CA cannot sign (not a CA, key mismatch, expired, path length).
         BackendError: libcrypto cannot be used.
     """
-    from . import _crypto
-    from ._pem import format_pem
-    from .csr import build_csr
 
-    moment = _utcnow(now)
+    moment = utc_now(now)
     parsed = parse_csr_spec(spec)
     if parsed.ca is not None:
         raise CSRSpecError("ca: a \"ca\" block only applies to a new CA (gencert -initca); "
@@ -549,19 +542,7 @@ def issue_cert(
     chosen = select_profile(config, profile)
     issuer = _load_issuer(ca_cert, ca_key, moment)
     path_len = _intermediate_path_len(chosen, issuer)
-    key = _crypto.generate_private_key(parsed.key_algo, parsed.key_size)
-    request, subject = build_csr(parsed, key)
-    cert = _certificate(
-        subject=subject,
-        public_key_info=key.public_key_info,
-        groups=_spec_groups(parsed),
-        profile=chosen,
-        issuer=issuer,
-        signer_key=issuer.key,
-        now=moment,
-        path_len=path_len,
-    )
-    return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST", request)}
+    return _key_csr_cert(parsed, chosen, issuer, moment, path_len)
 
 
 #: asn1crypto GeneralName choice -> RFC 5280 name, for messages.
@@ -637,7 +618,7 @@ def sign_csr(
     from . import _asn1, _crypto
     from ._pem import der_from_input
 
-    moment = _utcnow(now)
+    moment = utc_now(now)
     try:
         der = der_from_input(csr_pem, _CSR_TYPES)
     except PEMError as exc:
