@@ -9,6 +9,8 @@ closest known key, so ``host`` suggests ``hosts``).
 from __future__ import annotations
 
 import difflib
+import os
+import sys
 import warnings
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Type
 
@@ -84,7 +86,22 @@ def fields(
 
 
 def warn(message: str) -> None:
-    warnings.warn(message, KpkiliteWarning, stacklevel=4)
+    """Warn with KpkiliteWarning, attributed to the first caller outside kpkilite."""
+    warnings.warn(message, KpkiliteWarning, stacklevel=_caller_level())
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the innermost frame outside this package (2 = warn's caller)."""
+    frame = sys._getframe(2)  # warn's caller
+    level = 2
+    while frame is not None and os.path.dirname(
+            os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def json_type(value: Any) -> str:

@@ -453,7 +453,8 @@ def create_ca(spec: Mapping[str, Any], *, now: Optional[datetime] = None) -> Dic
 
     keyUsage certSign+cRLSign (critical), basicConstraints CA:TRUE (critical,
     pathlen from ``ca.pathlen``/``ca.pathlenzero``), subject key id. Validity:
-    ``ca.expiry`` (default 43800h) from ``now`` minus 5 minutes.
+    ``ca.expiry`` (default 43800h) from ``now`` minus 5 minutes. ``hosts`` go into
+    the CA's CSR but not its certificate, as with cfssl 1.2.
 
     Returns:
         ``{"cert": PEM, "key": PEM, "csr": PEM}``.
@@ -496,7 +497,8 @@ def _key_csr_cert(
     cert = _certificate(
         subject=subject,
         public_key_info=key.public_key_info,
-        groups=_asn1.classify_hosts(parsed.hosts) if parsed.hosts else None,
+        # cfssl 1.2 asks for the SANs in a new CA's CSR but leaves them off its certificate
+        groups=_asn1.classify_hosts(parsed.hosts) if parsed.hosts and issuer else None,
         profile=profile,
         issuer=issuer,
         signer_key=issuer.key if issuer is not None else key,

@@ -965,3 +965,24 @@ def test_a_ca_profile_without_cert_sign_is_refused_when_read() -> None:
     assert str(info.value) == (
         'signing.profiles.sub.usages: a profile with ca_constraint.is_ca needs "cert sign" '
         "(a CA that may not sign is refused as an issuer)")
+
+
+def test_a_new_ca_asks_for_its_hosts_in_the_csr_but_its_certificate_has_none() -> None:
+    # cfssl 1.2 does the same (checked with `cfssl gencert -initca` on print-defaults csr)
+    from cryptography import x509 as cx509
+
+    ca = signing.create_ca({"CN": "example.net", "hosts": ["example.net", "www.example.net"]})
+    cert = cx509.load_pem_x509_certificate(ca["cert"].encode())
+    with pytest.raises(cx509.ExtensionNotFound):
+        cert.extensions.get_extension_for_class(cx509.SubjectAlternativeName)
+    request = cx509.load_pem_x509_csr(ca["csr"].encode())
+    sans = request.extensions.get_extension_for_class(cx509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(cx509.DNSName) == ["example.net", "www.example.net"]
+
+
+def test_warnings_point_at_the_callers_line() -> None:
+    from kpkilite.errors import KpkiliteWarning
+
+    with pytest.warns(KpkiliteWarning) as record:
+        signing.parse_signing_config({"signing": {"default": {"expiry": "1h", "usage": []}}})
+    assert [w.filename for w in record] == [__file__]
