@@ -262,12 +262,18 @@ def _refuse_ca_key_overwrite(parts: Mapping[str, str], key_path: str, cert_path:
             old_cert = fh.read()
     except OSError:
         old_cert = None
-    new_is_ca = "cert" in parts and _is_ca_cert(parts["cert"])
-    old_is_ca = old_cert is not None and _is_ca_cert(old_cert)
-    if new_is_ca or old_is_ca:
+    old = _cert_facts(old_cert) if old_cert is not None else None
+    if old is not None and old[0]:
         raise FileError(
             "%s: refusing to overwrite an existing CA private key (every certificate it "
             "signed would be orphaned); move it away first, or use -force" % key_path
+        )
+    if old is None and "cert" in parts and _is_ca_cert(parts["cert"]):
+        # Nothing says whose key this is (its certificate is gone): it may be a CA's.
+        raise FileError(
+            "%s: refusing to overwrite an existing private key with a new CA's key (%s, "
+            "which would say whose key it is, is missing or unreadable); move it away "
+            "first, or use -force" % (key_path, cert_path)
         )
 
 

@@ -356,12 +356,24 @@ def test_a_different_key_never_replaces_a_ca_key(replacement: str, ca_dir: Path,
     assert snapshot(ca_dir) == before
 
 
-def test_a_new_ca_never_replaces_a_leaf_key_silently(existing: Path,
-                                                     other_ca: Dict[str, str]) -> None:
-    # the new bundle is a CA: replacing any different key with it needs force
+def test_a_new_ca_may_replace_a_leaf(existing: Path, other_ca: Dict[str, str]) -> None:
+    # out.pem is a leaf: no CA is orphaned, so this is cfssljson's plain overwrite
+    write_bare(other_ca, "out", directory=existing)
+    assert read_bare("out", directory=existing) == {p: other_ca[p] for p in NAMES}
+
+
+def test_a_new_ca_never_replaces_a_key_whose_certificate_is_gone(
+    existing: Path, other_ca: Dict[str, str]
+) -> None:
+    (existing / "out.pem").unlink()
+    before = snapshot(existing)
     with pytest.raises(FileError) as info:
         write_bare(other_ca, "out", directory=existing)
-    assert str(info.value) == refusal(existing / "out-key.pem")
+    assert str(info.value) == (
+        "%s: refusing to overwrite an existing private key with a new CA's key (%s, which "
+        "would say whose key it is, is missing or unreadable); move it away first, or use "
+        "-force" % (existing / "out-key.pem", existing / "out.pem"))
+    assert snapshot(existing) == before
 
 
 def test_force_replaces_a_ca_key(ca_dir: Path, other_ca: Dict[str, str]) -> None:
