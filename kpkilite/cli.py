@@ -457,25 +457,18 @@ def _cmd_cron(opts: Dict[str, Any], args: List[str]) -> int:
     count = opts["n"]
     times = list(itertools.islice(cron.iter_fire_times(schedule, start, tz=tz), count))
     _out("".join(t.isoformat() + "\n" for t in times))
+    if len(times) < count:
+        _err("%s: cron: %s after %s (the search stops 5 years ahead, as Kubernetes', and at year 9999)\n"
+             % (PROG, "no fire time" if not times else "no further fire time",
+                start.isoformat()))
     return 0
 
 
 def _parse_label_pairs(text: str) -> Dict[str, str]:
     from . import labels
 
-    parse = getattr(labels, "parse_labels", None)
-    if parse is not None:
-        result: Dict[str, str] = parse(text)
-        return result
-    pairs: Dict[str, str] = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError("selector: --labels item %r is not key=value" % item)
-        labels.validate_key(key)
-        labels.validate_value(value)
-        pairs[key] = value
-    return pairs
+    result: Dict[str, str] = labels.parse_labels(text)
+    return result
 
 
 def _cmd_selector(opts: Dict[str, Any], args: List[str]) -> int:
@@ -502,11 +495,16 @@ def _cmd_selector(opts: Dict[str, Any], args: List[str]) -> int:
 
 # --- the command table -------------------------------------------------------------------
 
-_SIGN_FLAGS = (
+#: cfssl's global flag, accepted by every cfssl-shaped command so scripts keep working
+_LOGLEVEL = Flag("loglevel", "int", "accepted and ignored (cfssl's log level)", "N", 1)
+
+_CA_FLAGS = (
     Flag("ca", "str", "CA certificate file", "FILE"),
     Flag("ca-key", "str", "CA private key file", "FILE"),
     Flag("config", "str", "signing config JSON file", "FILE"),
     Flag("profile", "str", "signing profile name (default: the config's default)", "NAME"),
+)
+_SIGN_FLAGS = _CA_FLAGS + (
     Flag("hostname", "str", "comma-separated hosts, replacing the spec's", "HOSTS"),
 )
 
@@ -521,22 +519,26 @@ _register(Command(
     "gencert", "make a key and a certificate from a CSR spec (JSON on stdout)",
     "gencert -initca CSRJSON | gencert -ca FILE -ca-key FILE [-config FILE] [-profile NAME] "
     "[-hostname HOSTS] CSRJSON",
-    (Flag("initca", "bool", "make a new self-signed CA"),) + _SIGN_FLAGS,
+    (Flag("initca", "bool", "make a new self-signed CA"),) + _SIGN_FLAGS + (_LOGLEVEL,),
     _cmd_gencert, 1, 1, "cfssl gencert"))
 _register(Command(
     "genkey", "make a key and a CSR (with -initca: a self-signed CA)",
     "genkey [-initca] CSRJSON",
-    (Flag("initca", "bool", "make a new self-signed CA"), Flag("config", "str", "ignored", "FILE")),
+    (Flag("initca", "bool", "make a new self-signed CA"), Flag("config", "str", "ignored", "FILE"),
+     _LOGLEVEL),
     _cmd_genkey, 1, 1, "cfssl genkey"))
 _register(Command(
     "sign", "sign a CSR with a CA (JSON on stdout)",
     "sign -ca FILE -ca-key FILE [-config FILE] [-profile NAME] [-hostname HOSTS] CSR",
-    _SIGN_FLAGS + (Flag("csr", "str", "CSR file (or give it as the argument)", "FILE"),),
+    _CA_FLAGS + (Flag("hostname", "str", "comma-separated hosts, replacing the CSR's SANs",
+                      "HOSTS"),
+                 Flag("csr", "str", "CSR file (or give it as the argument)", "FILE"), _LOGLEVEL),
     _cmd_sign, 0, 1, "cfssl sign"))
 _register(Command(
     "print-defaults", "print an example signing config or CSR spec",
-    "print-defaults config|csr", (), _cmd_print_defaults, 1, 1, "cfssl print-defaults"))
-_register(Command("version", "print the version", "version", (), _cmd_version, 0, 0,
+    "print-defaults config|csr", (_LOGLEVEL,), _cmd_print_defaults, 1, 1,
+    "cfssl print-defaults"))
+_register(Command("version", "print the version", "version", (_LOGLEVEL,), _cmd_version, 0, 0,
                   "cfssl version"))
 _register(Command(
     "json", "write gencert/genkey/sign JSON as files (cfssljson)",
@@ -549,14 +551,16 @@ _register(Command(
 _register(Command(
     "certinfo", "show a certificate or CSR as cfssl certinfo's JSON",
     "certinfo -cert FILE | -csr FILE   (FILE '-' reads stdin)",
-    (Flag("cert", "str", "certificate file", "FILE"), Flag("csr", "str", "CSR file", "FILE")),
+    (Flag("cert", "str", "certificate file", "FILE"), Flag("csr", "str", "CSR file", "FILE"),
+     _LOGLEVEL),
     _cmd_certinfo, 0, 0, "cfssl certinfo"))
 _register(Command(
     "cron", "print the next fire times of a Kubernetes CronJob schedule",
     "cron 'EXPR' [--tz ZONE] [--from ISO] [-n 5]",
     (Flag("tz", "str", "IANA time zone (CronJob spec.timeZone)", "ZONE"),
-     Flag("from", "str", "start time, ISO 8601 (default: now)", "ISO"),
-     Flag("n", "int", "how many times to print", "N", 5)),
+     Flag("from", "str", "start time, ISO 8601 (default: now); without an offset it is "
+          "read in --tz, else UTC", "ISO"),
+     Flag("n", "int", "how many times to print (default 5)", "N", 5)),
     _cmd_cron, 1, 1, "-"))
 _register(Command(
     "selector", "test labels against a Kubernetes label selector (exit 0 match, 1 no match)",

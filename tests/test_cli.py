@@ -809,3 +809,20 @@ def test_every_flag_spelling_parses_the_same(ca: str, key: str, profile: str, in
     assert (opts["ca"], opts["ca-key"], opts["profile"], opts["initca"]) == (
         ca, key, profile, initca)
     assert args == ["spec.json"]
+
+
+def test_cfssls_loglevel_flag_is_accepted_and_ignored(tmp_path: Path) -> None:
+    spec = tmp_path / "csr.json"
+    spec.write_text('{"CN": "loglevel CA"}')
+    proc = subprocess.run([sys.executable, "-m", "kpkilite", "gencert", "-loglevel=0",
+                           "-initca", str(spec)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(json.loads(proc.stdout)) == ["cert", "csr", "key"]
+
+
+def test_cron_says_when_a_schedule_never_fires() -> None:
+    proc = subprocess.run([sys.executable, "-m", "kpkilite", "cron", "0 0 30 2 *", "--from",
+                           "2026-01-01T00:00:00Z"], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert proc.stderr == ("kpkilite: cron: no fire time after 2026-01-01T00:00:00+00:00 (the "
+                           "search stops 5 years ahead, as Kubernetes', and at year 9999)\n")
