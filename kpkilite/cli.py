@@ -458,9 +458,9 @@ def _cmd_cron(opts: Dict[str, Any], args: List[str]) -> int:
     times = list(itertools.islice(cron.iter_fire_times(schedule, start, tz=tz), count))
     _out("".join(t.isoformat() + "\n" for t in times))
     if len(times) < count:
-        _err("%s: cron: %s after %s (the search stops 5 years ahead, as Kubernetes', and at year 9999)\n"
-             % (PROG, "no fire time" if not times else "no further fire time",
-                start.isoformat()))
+        _err("%s: cron: %s after %s (the search stops 5 years ahead, as Kubernetes', "
+             "and at year 9999)\n" % (PROG, "no further fire time" if times else "no fire time",
+                                      start.isoformat()))
     return 0
 
 
