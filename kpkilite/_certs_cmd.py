@@ -59,10 +59,9 @@ def detect_layout(directory: str, layout: Optional[str]) -> str:
 def _table(directory: str, layout: str, kubeconfig_dir: Optional[StrPath]) -> Tuple[CertDef, ...]:
     if layout != "kubeadm":
         return LAYOUTS[layout]
-    rel = ""
-    if kubeconfig_dir is not None:
-        rel = os.path.relpath(os.fspath(kubeconfig_dir), directory)
-        rel = "" if rel == "." else rel
+    from .cluster import _kubeconfig_rel
+
+    rel = _kubeconfig_rel(directory, kubeconfig_dir)
     # Only file names, signers and labels matter here; subjects come from the files.
     return kubeadm_table(KubeadmParams("node", "127.0.0.1", "10.96.0.1", "cluster.local", None),
                          rel)
@@ -162,9 +161,10 @@ def short_duration(left: timedelta) -> str:
 
 def _columns(rows: List[List[str]]) -> List[str]:
     """Go's tabwriter as kubeadm sets it up (minwidth 10, padding 3, spaces); the last
-    cell of a line is not padded."""
+    cell of a line is not padded, so no line ends with a space."""
     widths = [max(10, max(len(r[i]) for r in rows) + 3) for i in range(len(rows[0]) - 1)]
     return ["".join(c.ljust(w) for c, w in zip(r, widths)) + r[-1] for r in rows]
+
 
 
 def format_expiration(infos: Sequence[ExpirationInfo], *, now: datetime) -> str:
@@ -179,7 +179,7 @@ def format_expiration(infos: Sequence[ExpirationInfo], *, now: datetime) -> str:
         return moment.strftime("%b %d, %Y %H:%M UTC"), short_duration(moment - now)
 
     def managed(info: ExpirationInfo) -> str:
-        return ("yes" if info["externally_managed"] else "no").ljust(8)
+        return "yes" if info["externally_managed"] else "no"
 
     out: List[str] = []
     for is_ca in (False, True):
@@ -192,7 +192,11 @@ def format_expiration(infos: Sequence[ExpirationInfo], *, now: datetime) -> str:
             if info["is_ca"] != is_ca:
                 continue
             if info["missing"]:
-                missing.append("!MISSING! %s" % info["name"])
+                where = ""
+                if info["path"].endswith(".conf"):  # not found where it was looked for
+                    where = " (not in %s; see --kubeconfig-dir)" % (
+                        os.path.dirname(info["path"]) or ".")
+                missing.append("!MISSING! %s%s" % (info["name"], where))
                 continue
             expires, left = when(info)
             row = [info["name"], expires, left] + ([] if is_ca else [info["authority"]])
@@ -216,11 +220,9 @@ def _spec_from_cert(cert: Any, algo: str, size: int) -> Dict[str, Any]:
                 cn = value
             elif kind in fields:
                 names.setdefault(fields[kind], []).append(value)
-    hosts: List[str] = []
-    san = cert.subject_alt_name_value
-    for gn in san if san is not None else ():
-        if gn.name in ("dns_name", "rfc822_name", "uniform_resource_identifier", "ip_address"):
-            hosts.append(str(gn.native))
+    from .cluster import _hosts_of
+
+    hosts = _hosts_of(cert)
     count = max((len(v) for v in names.values()), default=0)
     entries = [{k: v[i] for k, v in names.items() if i < len(v)} for i in range(count)]
     return {"CN": cn, "hosts": hosts, "key": {"algo": algo, "size": size}, "names": entries}
@@ -268,13 +270,20 @@ def renew_certs(
         chosen += [c for c in leaves if c.title == name and c not in chosen]
     if expiry is None:
         expiry = "8760h" if layout == "kubeadm" else "87600h"
+    cluster._check_foreign_layout(path, layout)
     with cluster._locked(path):
         cluster._remove_litter(path, table)
         cluster._recover(path)
         plans, specs, cas = [], {}, {}
         for cdef in chosen:
             cert_b, server = _read_cert(path, cdef)
-            label = cluster._paths(path, cdef).get("cert") or cdef.name
+            paths = cluster._paths(path, cdef)
+            label = paths.get("cert") or paths["kubeconfig"]
+            if cert_b is None and cdef.files == "kubeconfig":
+                raise FileError("%s: cannot renew %s: the kubeconfig is missing (kubeconfig "
+                                "files are in --kubeconfig-dir, by default the parent of --dir); "
+                                "give the right --kubeconfig-dir, or run k8s-pki without --renew "
+                                "to create it" % (label, cdef.title))
             if cert_b is None:
                 raise FileError("%s: cannot renew %s: the certificate is missing; run k8s-pki "
                                 "without --renew to create it" % (label, cdef.title))

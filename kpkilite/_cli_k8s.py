@@ -130,8 +130,8 @@ COMMAND = Command(
              "DOMAIN"),
         Flag("control-plane-endpoint", "str", "kubeadm: the load balancer, HOST[:PORT]",
              "HOST:PORT"),
-        Flag("kubeconfig-dir", "str", "kubeadm: where the *.conf files go (default: --dir)",
-             "DIR"),
+        Flag("kubeconfig-dir", "str", "kubeadm: where the *.conf files are (default: the "
+             "parent of --dir, as kubeadm: /etc/kubernetes for /etc/kubernetes/pki)", "DIR"),
         Flag("check-expiration", "bool", "print kubeadm's expiration tables for the set in --dir "
              "(either layout)"),
         Flag("renew", "str", "re-issue these certificates (comma-separated, or all) from their "

@@ -49,6 +49,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    Set,
     Tuple,
     TypedDict,
     Union,
@@ -56,7 +57,7 @@ from typing import (
 
 from . import _spec
 from ._certs_cmd import ExpirationInfo, check_expiration, format_expiration, renew_certs
-from ._duration import MINUTE, utc_now
+from ._duration import HOUR, MINUTE, SECOND, utc_now
 from ._layouts import DEFAULT_HOSTS, LAYOUTS, CertDef
 from .csr import KEY_SIZES, check_hosts, parse_csr_spec, parse_duration_field
 from .errors import CSRSpecError, FileError, KpkiliteError, PEMError, SigningConfigError
@@ -171,7 +172,8 @@ def _check_options(
     if renew_ns >= expiry_ns:
         raise SigningConfigError(
             "renew_before: %s is not shorter than expiry %s; every run would re-issue every "
-            "certificate" % (renew_before, expiry))
+            "certificate; use a shorter --renew-before, such as %s (a third of the expiry)"
+            % (renew_before, expiry, _a_third(expiry_ns)))
     specs: Dict[str, Dict[str, Any]] = {}
     groups: Dict[str, Dict[str, List[object]]] = {}
     for cdef in table:
@@ -195,6 +197,19 @@ def _check_options(
         groups[cdef.name] = classify_hosts(wanted)
     return _Options(algo, size, expiry_ns, max(ca_expiry_ns, expiry_ns), renew_ns,
                     renew_before, specs, groups, tuple(table))
+
+
+def _a_third(ns: int) -> str:
+    """A third of a duration as a short Go duration, rounded down to a whole unit.
+
+    >>> [_a_third(n * 3_600_000_000_000) for n in (24, 8760, 1)], _a_third(2_000_000_000)
+    (['8h', '2920h', '20m'], '1s')
+    """
+    third = ns // 3
+    for unit, size in (("h", HOUR), ("m", MINUTE)):
+        if third >= size:
+            return "%d%s" % (third // size, unit)
+    return "%ds" % max(third // SECOND, 1)
 
 
 # --- files -------------------------------------------------------------------------------
@@ -433,6 +448,65 @@ def _sans(cert: Any) -> Tuple[set, set]:  # type: ignore[type-arg]
     return dns, ips
 
 
+def _hosts_of(cert: Any) -> List[str]:
+    """The certificate's SANs as cfssl ``hosts`` entries, in the certificate's order."""
+    hosts: List[str] = []
+    san = cert.subject_alt_name_value
+    for gn in san if san is not None else ():
+        if gn.name in ("dns_name", "rfc822_name", "uniform_resource_identifier", "ip_address"):
+            hosts.append(str(gn.native))
+    return hosts
+
+
+def _existing_cert(directory: str, cdef: CertDef) -> Any:
+    """The leaf's certificate on disk (a kubeconfig's client certificate), or None when
+    it is missing or does not parse."""
+    paths = _paths(directory, cdef)
+    if cdef.files == "kubeconfig":
+        conf = _read_kubeconfig(_read_optional(paths["kubeconfig"]), paths["kubeconfig"])
+        raw = None if isinstance(conf, str) else conf["client-certificate-data"].encode()
+    else:
+        raw = _read_optional(paths["cert"])
+    if raw is None:
+        return None
+    try:
+        return _load_cert(raw, paths.get("cert", cdef.name))
+    except PEMError:
+        return None
+
+
+def _keep_hosts(directory: str, cdef: CertDef, options: _Options) -> List[str]:
+    """Add the SANs of the certificate being replaced to the row's spec; return those the
+    table and ``hosts`` did not already ask for (hosts are only ever added: a renewal,
+    whatever its reason, never drops a name that clients may be using)."""
+    from ._asn1 import HostError, classify_hosts
+
+    cert = _existing_cert(directory, cdef) if cdef.files != "keypair" else None
+    if cert is None:
+        return []
+    spec = options.specs[cdef.name]
+    wanted = list(spec.get("hosts", []))
+    have = classify_hosts(wanted)
+    seen: Set[Tuple[str, object]] = {("dns", str(h).lower()) for h in have["dns"]}
+    seen |= {(k, h) for k in ("email", "uri", "ip") for h in have[k]}
+    extra: List[str] = []
+    for host in _hosts_of(cert):
+        try:
+            groups = classify_hosts([host])
+        except HostError as exc:
+            _spec.warn("%s: the old certificate's host %r is dropped: %s"
+                       % (_paths(directory, cdef).get("cert", cdef.name), host, exc))
+            continue
+        kind = next(k for k, v in groups.items() if v)
+        key = (kind, str(host).lower() if kind == "dns" else groups[kind][0])
+        if key not in seen:
+            seen.add(key)
+            extra.append(host)
+    if extra:
+        options.specs[cdef.name] = dict(spec, hosts=wanted + extra)
+    return extra
+
+
 def _leaf_reason(
     directory: str,
     cdef: CertDef,
@@ -447,7 +521,9 @@ def _leaf_reason(
 
     paths = _paths(directory, cdef)
     data = {part: _read_optional(path) for part, path in paths.items()}
-    base = {part: os.path.relpath(path, directory) for part, path in paths.items()}
+    # Names relative to the directory; a kubeconfig (which may live in its parent) by its own.
+    base = {part: os.path.basename(path) if part == "kubeconfig"
+            else os.path.relpath(path, directory) for part, path in paths.items()}
     for part in paths:
         if data[part] is None:
             return "%s is missing" % base[part], None
@@ -549,9 +625,10 @@ def _content_reason(
         return "lacks host%s %s" % ("s" if len(lacking) > 1 else "", ", ".join(lacking))
     left = not_after - moment
     if left < timedelta(microseconds=options.renew_before // 1000) and not_after < ca_not_after:
-        when = "expired" if left <= timedelta(0) else "expires"
-        return ("%s %s, within --renew-before %s"
-                % (when, _rfc3339(not_after), options.renew_before_text))
+        if left <= timedelta(0):
+            return "expired on %s" % _rfc3339(not_after)
+        return ("expires %s, within --renew-before %s"
+                % (_rfc3339(not_after), options.renew_before_text))
     return ""
 
 
@@ -663,6 +740,53 @@ def _check_layout_args(layout: str, kubeadm: Mapping[str, Any]) -> None:
                                    % (key, layout))
 
 
+#: Layout -> how messages name it, and the flags that select it.
+_LAYOUT_WORDS = {
+    "chapter": ("the chapter's", "--layout chapter"),
+    "kubeadm": ("kubeadm's", "--layout kubeadm (with --node-name and --node-ip)"),
+}
+
+
+def _ca_files(directory: str, layout: str) -> List[str]:
+    """The layout's CA certificate and key files that exist in ``directory`` (relative
+    names), those of its first CA found: ``["ca.crt", "ca.key"]``."""
+    for cdef in LAYOUTS[layout]:
+        if not cdef.is_ca:
+            continue
+        paths = _paths(directory, cdef)
+        found = [os.path.relpath(paths[part], directory) for part in ("cert", "key")
+                 if os.path.lexists(paths[part])]
+        if found:
+            return found
+    return []
+
+
+def _check_foreign_layout(directory: str, layout: str) -> None:
+    """Refuse to write ``layout`` into a directory that holds another layout's CA files.
+
+    The two layouts share no file name, so without this a run with the wrong
+    layout (or none, on a kubeadm directory) would quietly add a second,
+    unrelated CA next to the first.
+
+    Raises:
+        FileError: naming the files found and the flag to use.
+    """
+    for other in sorted(LAYOUTS):
+        if other == layout:
+            continue
+        found = _ca_files(directory, other)
+        if not found:
+            continue
+        words, flag = _LAYOUT_WORDS.get(other, ("the %s" % other, "--layout " + other))
+        mine = _LAYOUT_WORDS.get(layout, ("the %s" % layout, ""))[0]
+        if _ca_files(directory, layout):
+            raise FileError("%s: holds %s layout (%s) as well as %s; move one of the two "
+                            "sets to another directory" % (directory, words, ", ".join(found),
+                                                           mine))
+        raise FileError("%s: holds %s layout (%s), not %s; use %s or another --dir"
+                        % (directory, words, ", ".join(found), mine, flag))
+
+
 def _table(
     layout: str, path: str, kubeadm: Mapping[str, Any], kubeconfig_dir: Optional[StrPath]
 ) -> Tuple[CertDef, ...]:
@@ -673,14 +797,24 @@ def _table(
     params = parse_kubeadm_params(
         kubeadm["node_name"], kubeadm["node_ip"], kubeadm["service_cidr"] or "10.96.0.0/12",
         kubeadm["cluster_domain"] or "cluster.local", kubeadm["control_plane_endpoint"])
-    rel = ""
-    if kubeconfig_dir is not None:
-        if not isinstance(kubeconfig_dir, (str, os.PathLike)):
-            raise TypeError("kubeconfig_dir must be a str or path, not %s"
-                            % type(kubeconfig_dir).__name__)
-        rel = os.path.relpath(os.fspath(kubeconfig_dir), path)
-        rel = "" if rel == "." else rel
-    return kubeadm_table(params, rel)
+    return kubeadm_table(params, _kubeconfig_rel(path, kubeconfig_dir))
+
+
+def _kubeconfig_rel(path: str, kubeconfig_dir: Optional[StrPath]) -> str:
+    """Where the kubeconfig files go, relative to the PKI directory ``path`` ("": the same).
+
+    The default is kubeadm's: the parent of the PKI directory (``/etc/kubernetes``
+    for ``/etc/kubernetes/pki``), so ``".."``; ``"/"`` is its own parent.
+    """
+    if kubeconfig_dir is None:
+        target = os.path.dirname(os.path.abspath(path))
+    elif not isinstance(kubeconfig_dir, (str, os.PathLike)):
+        raise TypeError("kubeconfig_dir must be a str or path, not %s"
+                        % type(kubeconfig_dir).__name__)
+    else:
+        target = os.fspath(kubeconfig_dir)
+    rel = os.path.relpath(target, path)
+    return "" if rel == "." else rel
 
 
 def ensure_k8s_pki(
@@ -763,6 +897,9 @@ def ensure_k8s_pki(
     if expiry is None:
         expiry = "8760h" if layout == "kubeadm" else "87600h"
     options = _check_options(table, hosts, algo, size, expiry, ca_expiry, renew_before)
+    _check_foreign_layout(path, layout)
+    if layout == "kubeadm" and kubeconfig_dir is None:
+        _warn_unused_kubeconfigs(path, table)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:
@@ -774,6 +911,19 @@ def ensure_k8s_pki(
         _issue(path, plans, options, moment, max_workers)
         _commit(path, [p for p in plans if p.action != "kept"])
     return [_result(path, p) for p in plans]
+
+
+def _warn_unused_kubeconfigs(path: str, table: Sequence[CertDef]) -> None:
+    """Kubeconfig files in the PKI directory itself, when they go to its parent."""
+    found = [c.label for c in table if c.files == "kubeconfig"
+             and os.path.dirname(_paths(path, c)["kubeconfig"]) != os.path.normpath(path)
+             and os.path.lexists(os.path.join(path, c.label))]
+    if found:
+        parent = os.path.dirname(_paths(path, next(c for c in table
+                                                   if c.files == "kubeconfig"))["kubeconfig"])
+        _spec.warn("%s: holds %s, which this run does not use: kubeconfig files go in "
+                   "--kubeconfig-dir, by default the parent of --dir (%s); to use these, "
+                   "add --kubeconfig-dir %s" % (path, ", ".join(found), parent or ".", path))
 
 
 def _commit(path: str, todo: Sequence[_Plan]) -> None:
@@ -851,15 +1001,18 @@ def _plan(
         assert cdef.signer is not None
         existing = [p for p in _paths(directory, cdef).values() if os.path.exists(p)]
         if cdef.signer not in cas:  # its CA is new: re-issue everything it signs
-            plan.action = "renewed" if existing else "created"
-            plan.reason = "the CA is new" if existing else ""
-            continue
-        ca_cert, ca_not_after = cas[cdef.signer]
-        reason, not_after = _leaf_reason(directory, cdef, options, ca_cert, ca_not_after, moment)
-        plan.not_after = not_after
-        if reason:
-            plan.action = "renewed" if existing else "created"
-            plan.reason = reason if existing else ""
+            reason = "the CA is new"
+        else:
+            ca_cert, ca_not_after = cas[cdef.signer]
+            reason, plan.not_after = _leaf_reason(directory, cdef, options, ca_cert,
+                                                  ca_not_after, moment)
+        if reason and not existing:
+            plan.action = "created"
+        elif reason:
+            plan.action = "renewed"
+            kept = _keep_hosts(directory, cdef, options)
+            plan.reason = reason + ("; keeps host%s %s" % ("s" if len(kept) > 1 else "",
+                                                           ", ".join(kept)) if kept else "")
     for plan in plans:
         if plan.cdef.is_ca and plan.action == "kept" and plan.not_after is not None:
             left = plan.not_after - moment
@@ -932,10 +1085,18 @@ def _result(directory: str, plan: _Plan) -> CertResult:
 def format_result(result: CertResult, *, width: int = 0) -> str:
     """One line for a result: action, certificate path, expiry, and the reason for a renewal.
 
-    ``width`` pads the path so that several lines line up.
+    ``width`` is the width the path is padded to. The default, 0, pads nothing, so
+    lines for paths of different lengths do not line up; to print a column as
+    ``kpkilite k8s-pki`` does, pass the longest path's length to every line:
+    ``width=max(len(r["path"]) for r in results)``.
 
-    >>> print(format_result({"name": "admin", "action": "renewed", "path": "pki/admin.pem",
-    ...     "files": [], "not_after": "2035-06-01T10:00:00Z", "reason": "lacks host a"}))
+    >>> results = [{"name": n, "action": "kept", "path": "pki/%s.pem" % n, "files": [],
+    ...             "not_after": "2035-06-01T10:00:00Z", "reason": ""} for n in ("ca", "admin")]
+    >>> results[1].update(action="renewed", reason="lacks host a")
+    >>> width = max(len(r["path"]) for r in results)
+    >>> for r in results:
+    ...     print(format_result(r, width=width))
+    kept     pki/ca.pem     expires 2035-06-01T10:00:00Z
     renewed  pki/admin.pem  expires 2035-06-01T10:00:00Z  (lacks host a)
     """
     expires = ("expires " + result["not_after"]) if result["not_after"] else "(key pair)"

@@ -319,27 +319,129 @@ def test_new_host_is_in_the_renewed_certificate(rsa_pki: Path) -> None:
     assert [str(i) for i in san.get_values_for_type(cx509.IPAddress)][-1] == "10.0.0.2"
 
 
-@pytest.mark.parametrize("later,renewed", [
-    (timedelta(hours=8760) - 721 * HOUR, False),
-    (timedelta(hours=8760) - 719 * HOUR, True),
-    (timedelta(hours=8760) + HOUR, True),  # already expired
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+OLD_END = T0 - timedelta(minutes=5) + timedelta(hours=8760)  # leaves made at T0, 8760h
+
+
+@pytest.mark.parametrize("later,renew_before,reason", [
+    (timedelta(hours=8760) - 721 * HOUR, "720h", None),
+    (timedelta(hours=8760) - 719 * HOUR, "720h",
+     "expires %s, within --renew-before 720h" % _stamp(OLD_END)),
+    (800 * HOUR, "8000h", "expires %s, within --renew-before 8000h" % _stamp(OLD_END)),  # early
+    (timedelta(hours=8760) + HOUR, "720h", "expired on %s" % _stamp(OLD_END)),
 ])
-def test_renewal_near_expiry(tmp_path: Path, later: timedelta, renewed: bool) -> None:
+def test_renewal_near_expiry(tmp_path: Path, later: timedelta, renew_before: str,
+                             reason: Any) -> None:
     d = tmp_path / "pki"
     ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", now=T0)
     before = snapshot(d)
-    results = ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", now=T0 + later)
+    results = ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", renew_before=renew_before,
+                             now=T0 + later)
     assert results[0]["action"] == "kept"  # the 10-year CA stays
     assert snapshot(d)["ca-key.pem"] == before["ca-key.pem"]
-    leaf_actions = {r["action"] for r in results[1:]}
-    assert leaf_actions == ({"renewed"} if renewed else {"kept"})
-    if renewed:
-        old_end = (T0 - 5 * 60 * timedelta(seconds=1) + timedelta(hours=8760))
-        word = "expired" if later > timedelta(hours=8760) else "expires"
-        assert results[1]["reason"] == "%s %s, within --renew-before 720h" % (
-            word, old_end.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        cert, _, _ = load(d, "admin")
-        assert cert.not_valid_before_utc == T0 + later - timedelta(minutes=5)
+    if reason is None:
+        assert {r["action"] for r in results[1:]} == {"kept"}
+        return
+    assert [(r["action"], r["reason"]) for r in results[1:]] == [("renewed", reason)] * 5
+    cert, _, _ = load(d, "admin")
+    assert cert.not_valid_before_utc == T0 + later - timedelta(minutes=5)
+
+
+# --- hosts are only ever added: a renewal keeps the SANs of the certificate it replaces ----
+
+
+def _sans(d: Path, name: str) -> Tuple[List[str], List[str]]:
+    cert, _, _ = load(d, name)
+    san = cert.extensions.get_extension_for_class(cx509.SubjectAlternativeName).value
+    return san.get_values_for_type(cx509.DNSName), [
+        str(i) for i in san.get_values_for_type(cx509.IPAddress)]
+
+
+KEPT = "; keeps hosts api.example.com, 10.0.0.2"
+LATER = T0 + timedelta(hours=8760 - 700)  # within --renew-before 720h of the first leaves
+
+
+@pytest.mark.parametrize("damage,reason,kwargs", [
+    (lambda d, o: None, "expires %s, within --renew-before 720h" % _stamp(OLD_END), {}),
+    (lambda d, o: _swap(d, "kubernetes-key.pem", "admin-key.pem"),
+     "kubernetes-key.pem does not match kubernetes.pem", {}),
+    (lambda d, o: os.unlink(d / "kubernetes.csr"), "kubernetes.csr is missing", {}),
+    (lambda d, o: os.unlink(d / "kubernetes-key.pem"), "kubernetes-key.pem is missing", {}),
+    (lambda d, o: [shutil.copy(o / f, d / f) for f in ("ca.pem", "ca-key.pem", "ca.csr")],
+     "kubernetes.pem is not signed by the CA", {}),
+    (lambda d, o: os.unlink(d / "ca-key.pem"), "the CA is new", {"force": True}),
+    (lambda d, o: None, "lacks host 10.0.0.3", {"hosts": ["10.0.0.3"]}),
+], ids=["expiry", "key-swap", "no-csr", "no-key", "other-ca", "force-new-ca", "another-host"])
+def test_any_renewal_keeps_hosts_of_an_earlier_run(
+        tmp_path: Path, pristine: Dict[str, Path], damage: Any, reason: str,
+        kwargs: Dict[str, Any]) -> None:
+    d = tmp_path / "pki"
+    ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", hosts=["10.0.0.2", "api.example.com"],
+                   now=T0)
+    damage(d, pristine["other"])
+    results = ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", now=LATER, **kwargs)
+    got = {r["name"]: r["reason"] for r in results}
+    assert got["kubernetes"].endswith(KEPT)
+    assert got["kubernetes"] == reason + KEPT
+    dns, ips = _sans(d, "kubernetes")
+    assert dns == list(DEFAULT_DNS) + ["api.example.com"]
+    assert ips == ["127.0.0.1", "10.0.0.1"] + list(kwargs.get("hosts", [])) + ["10.0.0.2"]
+    assert "keeps" not in got["kube-scheduler"]  # its one host is the table's
+    assert_complete_set(d)
+    assert {r["action"] for r in ensure_k8s_pki(d, algo="ecdsa", expiry="8760h", now=LATER)} \
+        == {"kept"}
+
+
+DEFAULT_DNS = [h for h in cluster.DEFAULT_HOSTS if not h[0].isdigit()]
+
+
+def test_cli_renewal_a_year_later_keeps_hosts(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The installer's cron job: the first run adds hosts, a later bare run renews."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["k8s-pki", "--dir", "h", "--algo", "ecdsa", "--expiry", "720h",
+                 "--renew-before", "719h59m", "--hosts", "10.0.0.2,api.example.com"]) == 0
+    capsys.readouterr()
+    assert main(["k8s-pki", "--dir", "h", "--expiry", "720h", "--renew-before", "719h59m"]) == 0
+    out, err = capsys.readouterr()
+    line = out.splitlines()[1]
+    assert line.startswith("renewed  h/kubernetes.pem ") and line.endswith(
+        ", within --renew-before 719h59m; keeps hosts api.example.com, 10.0.0.2)")
+    assert _sans(tmp_path / "h", "kubernetes") == (DEFAULT_DNS + ["api.example.com"],
+                                                   ["127.0.0.1", "10.0.0.1", "10.0.0.2"])
+
+
+def test_deleting_a_leaf_drops_the_hosts_it_had(rsa_pki: Path) -> None:
+    ensure_k8s_pki(rsa_pki, hosts=["api.example.com"])
+    for suffix in (".pem", "-key.pem", ".csr"):
+        os.unlink(rsa_pki / ("kubernetes" + suffix))
+    results = ensure_k8s_pki(rsa_pki)
+    assert (results[1]["action"], results[1]["reason"]) == ("created", "")
+    assert _sans(rsa_pki, "kubernetes") == (DEFAULT_DNS, ["127.0.0.1", "10.0.0.1"])
+
+
+def test_an_old_host_that_is_not_valid_is_dropped_with_a_warning(ec_pki: Path) -> None:
+    from cryptography.hazmat.primitives import hashes
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "admin")])
+    cert = (cx509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(T0).not_valid_after(T0 + HOUR)
+            .add_extension(cx509.SubjectAlternativeName(
+                [cx509.DNSName("bad host"), cx509.DNSName("ok.example")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    (ec_pki / "admin.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    with pytest.warns(KpkiliteWarning) as caught:
+        results = ensure_k8s_pki(ec_pki, algo="ecdsa")
+    assert [str(w.message) for w in caught] == [
+        "%s: the old certificate's host 'bad host' is dropped: ' ' is not allowed in a host "
+        "name" % (ec_pki / "admin.pem")]
+    assert results[2]["reason"] == "admin.pem is not signed by the CA; keeps host ok.example"
+    assert _sans(ec_pki, "admin") == (["ok.example"], [])
 
 
 def test_leaves_never_outlive_the_ca_and_do_not_loop(tmp_path: Path) -> None:
@@ -440,7 +542,13 @@ BAD_INPUTS = [
      "renew_before: '-1h' must be a positive duration"),
     ({"renew_before": "87600h"}, SigningConfigError,
      "renew_before: 87600h is not shorter than expiry 87600h; every run would re-issue every "
-     "certificate"),
+     "certificate; use a shorter --renew-before, such as 29200h (a third of the expiry)"),
+    ({"expiry": "24h"}, SigningConfigError,
+     "renew_before: 720h is not shorter than expiry 24h; every run would re-issue every "
+     "certificate; use a shorter --renew-before, such as 8h (a third of the expiry)"),
+    ({"expiry": "1m", "renew_before": "1h"}, SigningConfigError,
+     "renew_before: 1h is not shorter than expiry 1m; every run would re-issue every "
+     "certificate; use a shorter --renew-before, such as 20s (a third of the expiry)"),
     ({"layout": "kubespray"}, CSRSpecError, "layout: 'kubespray' is not a known layout "
                                             "(layouts: chapter, kubeadm)"),
 ]
@@ -525,6 +633,9 @@ def test_cli_output(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     (["--size", "1024"], 1,
      "kpkilite: --size: 1024 is not supported for rsa keys; supported sizes: 2048, 3072, 4096\n"),
     (["--renew-before", "1d"], 1, None),
+    (["--expiry", "24h"], 1, "kpkilite: --renew-before: 720h is not shorter than expiry 24h; "
+     "every run would re-issue every certificate; use a shorter --renew-before, such as 8h (a "
+     "third of the expiry)\n"),
     (["--hostz", "x"], 2, "kpkilite: k8s-pki: unknown flag '--hostz'; did you mean -hosts?\n"),
 ])
 def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -539,6 +650,18 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     else:
         assert err == message
     assert not (tmp_path / "pki").exists()
+
+
+def test_format_result_lines_up_with_width(tmp_path: Path) -> None:
+    results = ensure_k8s_pki(tmp_path / "pki", algo="ecdsa", now=T0)
+    width = max(len(r["path"]) for r in results)
+    lines = [cluster.format_result(r, width=width) for r in results]
+    assert len({line.index(" expires ") for line in lines}) == 1
+    short = cluster.format_result(results[0])  # no width: nothing padded
+    assert short == "created  %s  expires %s" % (tmp_path / "pki" / "ca.pem",
+                                                 results[0]["not_after"])
+    assert lines[0] == "created  %s  expires %s" % (
+        str(tmp_path / "pki" / "ca.pem").ljust(width), results[0]["not_after"])
 
 
 def test_cli_refuses_to_clobber_the_ca_key(rsa_pki: Path,

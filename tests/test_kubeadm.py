@@ -29,7 +29,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kpkilite import cluster
 from kpkilite._kubeconfig import parse_kubeconfig
-from kpkilite.errors import CSRSpecError, FileError
+from kpkilite.errors import CSRSpecError, FileError, KpkiliteWarning
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)
 NODE = "node-1"
@@ -73,27 +73,35 @@ CONFS = {"admin.conf": "https://lb.example.com:8443", "super-admin.conf":
          "https://lb.example.com:8443", "kubelet.conf": "https://lb.example.com:8443",
          "controller-manager.conf": "https://127.0.0.1:6443",
          "scheduler.conf": "https://127.0.0.1:6443"}
+#: The files under the kubeconfig directory, kubeadm's /etc/kubernetes: pki/ and the *.conf.
 FILES = sorted(["ca.crt", "ca.key", "apiserver.crt", "apiserver.key",
                 "apiserver-kubelet-client.crt", "apiserver-kubelet-client.key",
                 "front-proxy-ca.crt", "front-proxy-ca.key", "front-proxy-client.crt",
                 "front-proxy-client.key", "etcd/ca.crt", "etcd/ca.key", "etcd/server.crt",
                 "etcd/server.key", "etcd/peer.crt", "etcd/peer.key",
                 "etcd/healthcheck-client.crt", "etcd/healthcheck-client.key",
-                "apiserver-etcd-client.crt", "apiserver-etcd-client.key", "sa.key", "sa.pub",
-                *CONFS])
+                "apiserver-etcd-client.crt", "apiserver-etcd-client.key", "sa.key", "sa.pub"])
+FILES = sorted(["pki/" + f for f in FILES] + list(CONFS))
 
 
 @pytest.fixture(scope="module", params=["rsa", "ecdsa"])
 def pki(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("kubeadm-" + request.param)
+    """ROOT/pki, made without kubeconfig_dir: the kubeconfig files are in ROOT (kubeadm's
+    /etc/kubernetes and /etc/kubernetes/pki)."""
+    d = tmp_path_factory.mktemp("kubeadm-" + request.param) / "pki"
     results = cluster.ensure_k8s_pki(d, algo=request.param, now=NOW, **ARGS)
     assert [r["action"] for r in results] == ["created"] * 16
     return d
 
 
+def _at(pki: Path, name: str) -> Path:
+    """A file of the set: kubeconfig files are in the parent of the PKI directory."""
+    return pki.parent / name if name.endswith(".conf") else pki / name
+
+
 def _pem(pki: Path, name: str) -> bytes:
     if name.endswith(".conf"):
-        conf = parse_kubeconfig((pki / name).read_text())
+        conf = parse_kubeconfig(_at(pki, name).read_text())
         assert conf is not None
         return conf["client-certificate-data"].encode()
     return (pki / name).read_bytes()
@@ -104,10 +112,10 @@ def _cert(pki: Path, name: str) -> cx509.Certificate:
 
 
 def test_files_and_modes(pki: Path) -> None:
-    found = sorted(str(p.relative_to(pki)) for p in pki.rglob("*") if p.is_file())
+    found = sorted(str(p.relative_to(pki.parent)) for p in pki.parent.rglob("*") if p.is_file())
     assert found == FILES
     for name in FILES:
-        mode = stat.S_IMODE((pki / name).stat().st_mode)
+        mode = stat.S_IMODE((pki.parent / name).stat().st_mode)
         secret = name.endswith((".key", ".conf"))
         assert mode == (0o600 if secret else 0o644 & ~_umask()), name
 
@@ -157,7 +165,7 @@ def test_table(pki: Path, row: Tuple[Any, ...]) -> None:
 
 @pytest.mark.parametrize("name,server", sorted(CONFS.items()))
 def test_kubeconfig_shape(pki: Path, name: str, server: str) -> None:
-    conf = parse_kubeconfig((pki / name).read_text())
+    conf = parse_kubeconfig(_at(pki, name).read_text())
     assert conf is not None
     user = _cert(pki, name).subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
     assert conf["server"] == server
@@ -193,7 +201,7 @@ def _kubectl() -> str:
 
 @pytest.mark.parametrize("name", sorted(CONFS))
 def test_kubectl_reads_every_kubeconfig(pki: Path, name: str) -> None:
-    proc = run([_kubectl(), "config", "view", "--kubeconfig", str(pki / name), "--raw",
+    proc = run([_kubectl(), "config", "view", "--kubeconfig", str(_at(pki, name)), "--raw",
                 "-o", "jsonpath={.users[0].user.client-certificate-data} "
                 "{.clusters[0].cluster.server} {.current-context}"])
     cert_b64, server, context = proc.stdout.split(" ")
@@ -256,7 +264,7 @@ def _apiserver(pki: Path, refusals: Optional[List[str]] = None) -> Iterator[int]
 
 
 def _with_server(pki: Path, name: str, port: int, tmp: Path) -> Path:
-    text = (pki / name).read_text().replace(CONFS[name], "https://127.0.0.1:%d" % port)
+    text = _at(pki, name).read_text().replace(CONFS[name], "https://127.0.0.1:%d" % port)
     out = tmp / name
     out.write_text(text)
     return out
@@ -275,12 +283,12 @@ def test_kubectl_get_healthz(pki: Path, name: str, tmp_path: Path) -> None:
 
 def test_kubectl_refused_with_a_client_from_another_ca(pki: Path, tmp_path: Path) -> None:
     kubectl = _kubectl()
-    other = tmp_path / "other"
+    other = tmp_path / "other" / "pki"
     cluster.ensure_k8s_pki(other, algo="ecdsa", now=NOW, **ARGS)
     # other's admin.conf trusts our CA (so the server is accepted) but its client cert is not ours
-    conf = parse_kubeconfig((other / "admin.conf").read_text())
+    conf = parse_kubeconfig(_at(other, "admin.conf").read_text())
     assert conf is not None
-    text = (other / "admin.conf").read_text().replace(
+    text = _at(other, "admin.conf").read_text().replace(
         base64.b64encode(conf["certificate-authority-data"].encode()).decode(),
         base64.b64encode((pki / "ca.crt").read_bytes()).decode())
     refusals: List[str] = []
@@ -331,8 +339,10 @@ def test_pkilint_clean(pki: Path, tmp_path: Path) -> None:
 
 
 def _snapshot(d: Path) -> Dict[str, Tuple[bytes, int]]:
-    return {str(p.relative_to(d)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in d.rglob("*") if p.is_file()}
+    """Every file of the set in PKI directory ``d`` and its parent (the kubeconfig files)."""
+    root = d.parent
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.fixture
@@ -410,22 +420,180 @@ def test_renew_unknown_name(fresh: Path) -> None:
 
 def test_check_expiration_table(fresh: Path) -> None:
     (fresh / "front-proxy-ca.key").unlink()
-    (fresh / "scheduler.conf").unlink()
+    (fresh.parent / "scheduler.conf").unlink()
     text = cluster.format_expiration(cluster.check_expiration(fresh),
                                      now=NOW + timedelta(days=10))
     lines = text.splitlines()
     assert lines[0] == ("CERTIFICATE                EXPIRES                  RESIDUAL TIME   "
                         "CERTIFICATE AUTHORITY   EXTERNALLY MANAGED")
     assert lines[1] == ("admin.conf                 Jan 05, 2027 09:55 UTC   354d            "
-                        "ca                      no      ")
+                        "ca                      no")
     assert lines[9] == ("front-proxy-client         Jan 05, 2027 09:55 UTC   354d            "
-                        "front-proxy-ca          yes     ")
-    assert "!MISSING! scheduler.conf" in lines
+                        "front-proxy-ca          yes")
+    assert "!MISSING! scheduler.conf (not in %s; see --kubeconfig-dir)" % fresh.parent in lines
     assert lines[-4:] == [
         "CERTIFICATE AUTHORITY   EXPIRES                  RESIDUAL TIME   EXTERNALLY MANAGED",
-        "ca                      Jan 03, 2036 09:55 UTC   9y              no      ",
-        "etcd-ca                 Jan 03, 2036 09:55 UTC   9y              no      ",
-        "front-proxy-ca          Jan 03, 2036 09:55 UTC   9y              yes     "]
+        "ca                      Jan 03, 2036 09:55 UTC   9y              no",
+        "etcd-ca                 Jan 03, 2036 09:55 UTC   9y              no",
+        "front-proxy-ca          Jan 03, 2036 09:55 UTC   9y              yes"]
+    assert [line for line in lines if line != line.rstrip()] == []
+
+
+# --- the kubeconfig directory: kubeadm's, the parent of the PKI directory ----------------
+
+
+def test_kubeconfig_dir_defaults_to_the_parent(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    d = tmp_path / "kubernetes" / "pki"
+    results = cluster.ensure_k8s_pki(d, algo="ecdsa", now=NOW, **ARGS)
+    confs = {r["name"]: r["path"] for r in results if r["name"].endswith(".conf")}
+    assert confs == {n: str(tmp_path / "kubernetes" / n) for n in CONFS}
+    assert sorted(p.name for p in d.glob("*.conf")) == []
+    infos = cluster.check_expiration(d)
+    assert {i["name"]: i["path"] for i in infos if i["name"].endswith(".conf")} == confs
+    assert not any(i["missing"] for i in infos)
+    renewed = cluster.renew_certs(d, ["kubelet.conf"], now=NOW)
+    assert [r["path"] for r in renewed] == [confs["kubelet.conf"]]
+    # The same, relative: pki's parent is "."
+    monkeypatch.chdir(tmp_path / "kubernetes")
+    again = cluster.ensure_k8s_pki("pki", algo="ecdsa", now=NOW, **ARGS)
+    assert [r["path"] for r in again if r["name"] == "admin.conf"] == ["admin.conf"]
+    assert {r["action"] for r in again} == {"kept"}
+
+
+def test_kubeconfig_files_left_in_the_pki_directory_are_named(tmp_path: Path) -> None:
+    d = tmp_path / "pki"
+    cluster.ensure_k8s_pki(d, algo="ecdsa", now=NOW, kubeconfig_dir=d, **ARGS)
+    with pytest.warns(KpkiliteWarning) as caught:
+        cluster.ensure_k8s_pki(d, algo="ecdsa", now=NOW, **ARGS)
+    assert [str(w.message) for w in caught] == [
+        "%s: holds admin.conf, super-admin.conf, controller-manager.conf, scheduler.conf, "
+        "kubelet.conf, which this run does not use: kubeconfig files go in --kubeconfig-dir, "
+        "by default the parent of --dir (%s); to use these, add --kubeconfig-dir %s"
+        % (d, tmp_path, d)]
+    assert (tmp_path / "admin.conf").exists()
+
+
+def test_missing_kubeconfig_names_the_kubeconfig_dir(fresh: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(FileError) as info:
+        cluster.renew_certs(fresh, ["admin.conf"], kubeconfig_dir=elsewhere)
+    assert str(info.value) == (
+        "%s: cannot renew admin.conf: the kubeconfig is missing (kubeconfig files are in "
+        "--kubeconfig-dir, by default the parent of --dir); give the right --kubeconfig-dir, "
+        "or run k8s-pki without --renew to create it" % (elsewhere / "admin.conf"))
+    text = cluster.format_expiration(cluster.check_expiration(fresh, kubeconfig_dir=elsewhere),
+                                     now=NOW)
+    assert "!MISSING! kubelet.conf (not in %s; see --kubeconfig-dir)" % elsewhere \
+        in text.splitlines()
+    assert "!MISSING! apiserver" not in text
+
+
+# --- one layout is never written over the other -------------------------------------------
+
+
+def test_chapter_run_on_a_kubeadm_directory_is_refused(fresh: Path) -> None:
+    before = _snapshot(fresh)
+    message = ("%s: holds kubeadm's layout (ca.crt, ca.key), not the chapter's; use --layout "
+               "kubeadm (with --node-name and --node-ip) or another --dir" % fresh)
+    with pytest.raises(FileError) as info:
+        cluster.ensure_k8s_pki(fresh, now=NOW)  # layout="chapter", the default
+    assert str(info.value) == message
+    with pytest.raises(FileError) as info:
+        cluster.renew_certs(fresh, ["admin"], layout="chapter", now=NOW)
+    assert str(info.value) == message
+    proc = run([sys.executable, "-m", "kpkilite", "k8s-pki", "--dir", str(fresh)], check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", "kpkilite: %s\n" % message)
+    assert _snapshot(fresh) == before
+
+
+@pytest.mark.parametrize("present,found", [
+    (["etcd/ca.crt"], "etcd/ca.crt"),
+    (["front-proxy-ca.key", "sa.key"], "front-proxy-ca.key"),
+    (["ca.key"], "ca.key"),
+])
+def test_any_kubeadm_ca_file_is_enough_to_refuse(tmp_path: Path, present: List[str],
+                                                 found: str) -> None:
+    d = tmp_path / "pki"
+    for name in present:
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).write_text("x")
+    with pytest.raises(FileError, match=r": holds kubeadm's layout \(%s\), not the chapter's"
+                       % found.replace(".", r"\.")):
+        cluster.ensure_k8s_pki(d, now=NOW)
+    assert sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()) == sorted(present)
+
+
+def test_kubeadm_run_on_a_chapter_directory_is_refused(tmp_path: Path) -> None:
+    d = tmp_path / "pki"
+    cluster.ensure_k8s_pki(d, algo="ecdsa", now=NOW)
+    before = _snapshot(d)
+    with pytest.raises(FileError) as info:
+        cluster.ensure_k8s_pki(d, algo="ecdsa", now=NOW, **ARGS)
+    assert str(info.value) == ("%s: holds the chapter's layout (ca.pem, ca-key.pem), not "
+                               "kubeadm's; use --layout chapter or another --dir" % d)
+    assert _snapshot(d) == before
+
+
+def test_a_directory_with_both_layouts_is_refused_either_way(fresh: Path) -> None:
+    for part in ("ca.pem", "ca-key.pem"):
+        (fresh / part).write_text("x")
+    with pytest.raises(FileError) as info:
+        cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, **ARGS)
+    assert str(info.value) == ("%s: holds the chapter's layout (ca.pem, ca-key.pem) as well as "
+                               "kubeadm's; move one of the two sets to another directory" % fresh)
+    with pytest.raises(FileError) as info:
+        cluster.ensure_k8s_pki(fresh, now=NOW)
+    assert str(info.value) == ("%s: holds kubeadm's layout (ca.crt, ca.key) as well as the "
+                               "chapter's; move one of the two sets to another directory" % fresh)
+    with pytest.raises(FileError, match="as well as"):
+        cluster.renew_certs(fresh, ["all"], now=NOW)  # detected: kubeadm
+
+
+# --- hosts are only ever added -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage,reason", [
+    (lambda d: None, "expires 2027-01-05T09:55:00Z, within --renew-before 720h"),
+    (lambda d: (d / "apiserver.key").unlink(), "apiserver.key is missing"),
+    (lambda d: [(d / f).unlink() for f in ("ca.crt", "ca.key")], "the CA is new"),
+])
+def test_renewal_keeps_the_apiserver_hosts_of_an_earlier_run(
+        fresh: Path, damage: Any, reason: str) -> None:
+    extra = dict(ARGS, hosts=["api.example.com", "10.0.0.2"])
+    cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, **extra)
+    damage(fresh)
+    later = NOW + timedelta(hours=8760 - 700)
+    results = cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=later, **ARGS)
+    got = {r["name"]: r["reason"] for r in results}
+    assert got["apiserver"] == reason + "; keeps hosts api.example.com, 10.0.0.2"
+    san = _cert(fresh, "apiserver.crt").extensions.get_extension_for_class(
+        cx509.SubjectAlternativeName).value
+    assert san.get_values_for_type(cx509.DNSName)[-1] == "api.example.com"
+    assert [str(i) for i in san.get_values_for_type(cx509.IPAddress)] == [
+        "10.96.0.1", "127.0.0.1", "10.0.0.2"]
+    assert _cert(fresh, "apiserver.crt").not_valid_before_utc == later - timedelta(minutes=5)
+    etcd = {r["name"]: r["reason"] for r in results if r["name"] == "etcd-server"}
+    assert "keeps" not in etcd["etcd-server"]  # nothing beyond the table to keep
+
+
+def test_changed_node_ip_keeps_the_old_one(fresh: Path) -> None:
+    results = cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW,
+                                     **dict(ARGS, node_ip="192.0.2.9"))
+    got = {r["name"]: r["reason"] for r in results if r["action"] == "renewed"}
+    assert got["etcd-server"] == "lacks host 192.0.2.9"  # 127.0.0.1 is in the table anyway
+    assert got["apiserver"] == "lacks host 192.0.2.9; keeps host 127.0.0.1"
+    assert got["scheduler.conf"] == "scheduler.conf: server, CA or names differ from the table"
+    san = _cert(fresh, "apiserver.crt").extensions.get_extension_for_class(
+        cx509.SubjectAlternativeName).value
+    assert [str(i) for i in san.get_values_for_type(cx509.IPAddress)] == [
+        "10.96.0.1", "192.0.2.9", "127.0.0.1"]
+    results = cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW,
+                                     **dict(ARGS, node_name="node-2"))
+    got = {r["name"]: r["reason"] for r in results if r["action"] == "renewed"}
+    assert got["etcd-peer"] == ("subject is CN=node-1, expected CN=node-2; keeps hosts node-1, "
+                                "192.0.2.9")
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -448,9 +616,8 @@ def test_bad_input_writes_nothing(tmp_path: Path, kwargs: Dict[str, Any], messag
 
 
 def test_cli_kubeadm_and_check_expiration(tmp_path: Path) -> None:
-    d, confs = tmp_path / "pki", tmp_path
-    base = [sys.executable, "-m", "kpkilite", "k8s-pki", "--dir", str(d), "--kubeconfig-dir",
-            str(confs)]
+    d, confs = tmp_path / "pki", tmp_path  # no --kubeconfig-dir: the parent of --dir
+    base = [sys.executable, "-m", "kpkilite", "k8s-pki", "--dir", str(d)]
     proc = run(base + ["--layout", "kubeadm", "--node-name", NODE, "--node-ip", "127.0.0.1",
                        "--algo", "ecdsa"])
     assert proc.stdout.splitlines()[-1] == "%s: 16 created, 0 renewed, 0 kept (keys NAME.key, " \
@@ -458,6 +625,8 @@ def test_cli_kubeadm_and_check_expiration(tmp_path: Path) -> None:
     assert (confs / "admin.conf").exists() and not (d / "admin.conf").exists()
     proc = run(base + ["--check-expiration"])
     assert proc.stdout.count(" ca ") >= 1 and "kubelet.conf" in proc.stdout
+    assert "MISSING" not in proc.stdout
+    assert [line for line in proc.stdout.splitlines() if line != line.rstrip()] == []
     proc = run(base + ["--renew", "all"])
     assert proc.stdout.splitlines()[-1].endswith(": 0 created, 12 renewed, 0 kept (keys "
                                                  "NAME.key, mode 0600)")
