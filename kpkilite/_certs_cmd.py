@@ -7,7 +7,8 @@ making the set.
 Renewal follows ``kubeadm certs renew``: the certificate is re-issued by its
 existing CA with a new key, keeping the subject and SANs of the certificate on
 disk (not the table's); kubeconfig files keep their server. It runs whether or
-not the certificate is near expiry.
+not the certificate is near expiry. Kubeconfig files are looked for in
+``kubeconfig_dir``, by default the parent of the PKI directory, as kubeadm does.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ def check_expiration(
 ) -> List[ExpirationInfo]:
     """What ``kubeadm certs check-expiration`` reports, for either layout.
 
+    ``layout`` None: detected, ``kubeadm`` if ``ca.crt`` exists, else ``chapter`` if
+    ``ca.pem`` does. ``kubeconfig_dir`` (kubeadm): default the parent of ``directory``.
+
     Returns:
         The leaves (and kubeconfig files) sorted by name, then the CAs sorted by name.
 
@@ -171,7 +175,9 @@ def format_expiration(infos: Sequence[ExpirationInfo], *, now: datetime) -> str:
     """kubeadm's two tables: certificates, then certificate authorities.
 
     Dates as kubeadm prints them (``Jan 02, 2006 15:04 UTC``), residual time as
-    :func:`short_duration`; a missing certificate is ``!MISSING! NAME``.
+    :func:`short_duration`; a missing certificate is ``!MISSING! NAME``, a missing
+    kubeconfig ``!MISSING! admin.conf (not in DIR; see --kubeconfig-dir)``. No line
+    ends with a space.
     """
     def when(info: ExpirationInfo) -> Tuple[str, str]:
         moment = datetime.strptime(info["not_after"], "%Y-%m-%dT%H:%M:%SZ").replace(
@@ -245,7 +251,8 @@ def renew_certs(
 
     Raises:
         CSRSpecError: an unknown name (the message lists the known ones).
-        FileError: a certificate or its CA's key is missing (an external CA cannot renew).
+        FileError: a certificate or its CA's key is missing (an external CA cannot renew);
+            the directory holds the other layout's CA files as well.
     """
     from . import cluster
     from .certinfo import key_matches_cert  # noqa: F401 - loads the backend early
