@@ -122,9 +122,23 @@ def _value_problem(value: str) -> str | None:
     return None
 
 
-def _check_str(what: str, obj: object) -> None:
+def _plain(text: str) -> str:
+    """``text`` as an exact ``str``: a subclass is read as its characters only.
+
+    None of a subclass's methods (``__repr__``, ``__eq__``, ``__hash__``,
+    ``partition`` ...) is ever called on what is validated, stored, cached or
+    compiled: ``str.__str__`` copies the characters without consulting them.
+    """
+    return text if type(text) is str else str.__str__(text)
+
+
+def _check_str(what: str, obj: object) -> str:
+    """``obj`` as an exact str (see :func:`_plain`), or TypeError if it is no str."""
+    if type(obj) is str:
+        return obj
     if not isinstance(obj, str):
         raise TypeError(f"{what} must be str, got {type(obj).__name__}")
+    return str.__str__(obj)
 
 
 def validate_key(key: str) -> None:
@@ -147,7 +161,7 @@ def validate_key(key: str) -> None:
     ...
     kpkilite.errors.LabelError: label key 'Example.com/app': the prefix must be a lowercase DNS ...
     """
-    _check_str("label key", key)
+    key = _check_str("label key", key)
     problem = _key_problem(key)
     if problem is not None:
         raise LabelError(f"label key {key!r}: {problem}")
@@ -173,7 +187,7 @@ def validate_value(value: str) -> None:
     ...
     kpkilite.errors.LabelError: label value '-v1': must be empty or consist of alphanumerics ...
     """
-    _check_str("label value", value)
+    value = _check_str("label value", value)
     problem = _value_problem(value)
     if problem is not None:
         raise LabelError(f"label value {value!r}: {problem}")
@@ -209,7 +223,7 @@ def parse_labels(text: str) -> dict[str, str]:
         app
         ^^^
     """
-    _check_str("labels", text)
+    text = _check_str("labels", text)
     result: dict[str, str] = {}
     if not text.strip(_BLANKS):
         return result
@@ -358,13 +372,11 @@ class Requirement:
     values: tuple[str, ...]
 
     def __init__(self, key: str, operator: str, values: tuple[str, ...] = ()) -> None:
-        _check_str("Requirement.key", key)
-        _check_str("Requirement.operator", operator)
+        key = _check_str("Requirement.key", key)
+        operator = _check_str("Requirement.operator", operator)
         if isinstance(values, str):
             raise TypeError("Requirement.values must be a sequence of str, not a str")
-        values = tuple(values)
-        for value in values:
-            _check_str("Requirement.values[]", value)
+        values = tuple([_check_str("Requirement.values[]", value) for value in values])
         problem = _key_problem(key)
         if problem is not None:
             raise SelectorError(f"label key {key!r}: {problem}")
@@ -432,39 +444,62 @@ def _never(labels: LabelsMapping) -> bool:
 
 
 # What a validated key or value may hold; only such strings are written into generated code.
+# No quote or backslash: "'" + text + "'" is then the literal of exactly that text.
 _SAFE_LITERAL = re.compile(r"[A-Za-z0-9._/-]*")
 
+#: A requirement as plain data, (key, operator, values), every str an exact str.
+_Spec = tuple[str, str, tuple[str, ...]]
 
-def _compile(requirements: tuple[Requirement, ...]) -> MatchFunction:
+
+def _specs(requirements: tuple[Requirement, ...]) -> tuple[_Spec, ...]:
+    """The requirements as exact strs and tuples: what is compiled, and the cache key.
+
+    Copying the data out (rather than keying the cache by Requirement objects) means
+    no ``__eq__``/``__hash__``/``__repr__`` of a subclass takes part in compiling or
+    in finding a compiled matcher, so one selector cannot change another's.
+    """
+    return tuple(
+        [
+            (_plain(r.key), _plain(r.operator), tuple([_plain(v) for v in r.values]))
+            for r in requirements
+        ]
+    )
+
+
+def _compile(specs: tuple[_Spec, ...]) -> MatchFunction:
     """Build one plain function doing the requirements' checks in a single expression.
 
     Each requirement becomes the ``dict.get``/``in`` test one would write by hand
     (``l.get('app') == 'web'``, ``l.get('env') not in {'dev', 'qa'}``, ``'app' in l``),
     so matching a reused selector costs what the hand-written check costs: keys and
     values are code constants (a set display after ``in`` compiles to a frozenset
-    constant). Only strings of ``[A-Za-z0-9._/-]`` are written as literals, which
-    label validation guarantees; anything else would reach the code as a closure
+    constant). Only objects of exactly type ``str`` holding ``[A-Za-z0-9._/-]``
+    (which label validation guarantees), exact ``int``s and frozensets of such
+    strs are written as literals, and this function spells them itself: no
+    ``repr()`` of anything else. Any other object reaches the code as a closure
     variable, never as source text.
     """
-    if not requirements:
+    if not specs:
         return _always
     cells: list[object] = []
     terms: list[str] = []
 
     def lit(obj: object) -> str:
-        if isinstance(obj, str) and _SAFE_LITERAL.fullmatch(obj):
-            return repr(obj)
+        if type(obj) is str and _SAFE_LITERAL.fullmatch(obj):
+            return "'" + obj + "'"
         if type(obj) is int:
-            return repr(obj)
-        if isinstance(obj, frozenset) and all(
-            isinstance(v, str) and _SAFE_LITERAL.fullmatch(v) for v in obj
+            return "%d" % obj
+        if (
+            type(obj) is frozenset
+            and obj
+            and all(type(v) is str and _SAFE_LITERAL.fullmatch(v) for v in obj)
         ):
-            return "{" + ", ".join(sorted(repr(v) for v in obj)) + "}"
+            return "{" + ", ".join(sorted(["'" + v + "'" for v in obj])) + "}"
         cells.append(obj)
         return f"c{len(cells) - 1}"
 
-    for req in requirements:
-        op, key, values = req.operator, lit(req.key), req.values
+    for key_text, op, values in specs:
+        key = lit(key_text)
         if op in ("=", "==") or (op == "in" and len(values) == 1):
             terms.append(f"l.get({key}) == {lit(values[0])}")
         elif op == "!=" or (op == "notin" and len(values) == 1):
@@ -478,8 +513,10 @@ def _compile(requirements: tuple[Requirement, ...]) -> MatchFunction:
         elif op == "!":
             terms.append(f"{key} not in l")
         else:  # gt, lt: the bound was checked to be an int64 when the requirement was made
-            helper = "_gt" if op == "gt" else "_lt"
-            terms.append(f"{helper}(l.get({key}), {lit(_parse_int64(values[0]))})")
+            bound = _parse_int64(values[0]) if op in _INT_OPS and len(values) == 1 else None
+            if bound is None:  # only a Requirement subclass that skipped __init__ gets here
+                raise TypeError(f"not a valid requirement: {(key_text, op, values)!r}")
+            terms.append(f"_{op}(l.get({key}), {lit(bound)})")
     expr = " and ".join(terms)
     if cells:  # only for requirements built around validation; see the docstring
         names = ", ".join(f"c{i}" for i in range(len(cells)))
@@ -511,7 +548,7 @@ def _compile_on_first_use(selector: Selector) -> MatchFunction:
 
     def first_use(labels: LabelsMapping) -> bool:
         if not compiled:
-            compiled.append(_compile_cached(requirements))
+            compiled.append(_compile_cached(_specs(requirements)))
             owner = ref()
             if owner is not None:
                 _set(owner, "matches", compiled[0])
@@ -794,7 +831,7 @@ def parse_selector(text: str) -> Selector:
         a in (b
                ^
     """
-    _check_str("selector", text)
+    text = _check_str("selector", text)
     bad = _CONTROL.search(text)
     if bad is not None:
         raise SelectorError(
@@ -849,11 +886,13 @@ def _expression(expr: object, path: str) -> Requirement:
         raise SelectorError(f"{path}.key: required")
     if not isinstance(key, str):
         raise SelectorError(f"{path}.key: expected a string, got {_type_name(key)}")
+    key = _plain(key)
     operator = expr.get("operator")
     if operator is None:
         raise SelectorError(f"{path}.operator: required")
     if not isinstance(operator, str):
         raise SelectorError(f"{path}.operator: expected a string, got {_type_name(operator)}")
+    operator = _plain(operator)
     op = LABEL_SELECTOR_OPERATORS.get(operator)
     if op is None:
         raise SelectorError(
@@ -868,7 +907,7 @@ def _expression(expr: object, path: str) -> Requirement:
     for i, value in enumerate(raw):
         if not isinstance(value, str):
             raise SelectorError(f"{path}.values[{i}]: expected a string, got {_type_name(value)}")
-    values = tuple(raw)
+    values = tuple([_plain(value) for value in raw])
     problem = _key_problem(key)
     if problem is not None:
         raise SelectorError(f"{path}.key: label key {key!r}: {problem}")
@@ -918,11 +957,14 @@ def selector_from_dict(obj: Mapping[str, Any] | None) -> Selector:
     if not isinstance(match_labels, Mapping):
         raise SelectorError(f"matchLabels: expected an object, got {_type_name(match_labels)}")
     for key, value in match_labels.items():
+        if isinstance(key, str):
+            key = _plain(key)
         path = f"matchLabels[{key!r}]"
         if not isinstance(key, str):
             raise SelectorError(f"{path}: keys must be strings, got {_type_name(key)}")
         if not isinstance(value, str):
             raise SelectorError(f"{path}: expected a string, got {_type_name(value)}")
+        value = _plain(value)
         problem = _key_problem(key)
         if problem is not None:
             raise SelectorError(f"{path}: label key {key!r}: {problem}")
@@ -972,7 +1014,8 @@ def matches(selector: Selector | str, labels: LabelsMapping) -> bool:
     """
     if type(selector) is not Selector:
         if isinstance(selector, str):
-            selector = _parse_cached(selector)
+            # The cache is keyed by exact strs: a subclass's __eq__/__hash__ never reach it.
+            selector = _parse_cached(_plain(selector))
         elif not isinstance(selector, Selector):
             raise TypeError(f"selector must be a Selector or str, got {type(selector).__name__}")
     if type(labels) is not dict and not isinstance(labels, Mapping):

@@ -24,8 +24,11 @@ from kpkilite.labels import (
     Requirement,
     Selector,
     _compile,
+    _compile_cached,
     _make_requirement,
+    _parse_cached,
     _parse_int64,
+    _specs,
     format_selector,
     matches,
     parse_labels,
@@ -535,7 +538,7 @@ def test_compiled_matcher_never_writes_unchecked_text_into_code() -> None:
         _make_requirement("k'); import os; ('", "=", ("v\n",)),
         _make_requirement("s", "in", ("a b", "c")),
     )
-    match = _compile(odd)
+    match = _compile(_specs(odd))
     assert match.__code__.co_freevars
     assert match({"k'); import os; ('": "v\n", "s": "a b"}) is True
     assert match({"k'); import os; ('": "v\n", "s": "zz"}) is False
@@ -551,6 +554,150 @@ def test_compiled_matcher_uses_constants_for_valid_selectors() -> None:
     again.matches({})
     assert again.matches is sel.matches  # compiled once per distinct selector
     assert frozenset({"prod", "staging"}) in sel.matches.__code__.co_consts
+
+
+# --- str subclasses: read as their characters, never trusted -----------------------------------
+
+#: Set by the payload below if it ever runs.
+PWNED: list[str] = []
+INJECTION = "__import__('tests.test_labels', fromlist=['x']).PWNED.append('ran') or 'app'"
+
+
+EXPECTED_OPERATOR = "expected an operator: in, notin, =, ==, !=, >, <"
+
+
+class Evil(str):
+    """A str whose methods lie: code for repr(), equal to and hashing like anything."""
+
+    calls: list[str] = []
+
+    def __repr__(self) -> str:
+        Evil.calls.append("__repr__")
+        return INJECTION
+
+    def __eq__(self, other: object) -> bool:
+        Evil.calls.append("__eq__")
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        Evil.calls.append("__ne__")
+        return False
+
+    def __hash__(self) -> int:
+        Evil.calls.append("__hash__")
+        return hash("app=web")
+
+    def partition(self, sep: Any) -> Any:
+        Evil.calls.append("partition")
+        return ("app", "", "")
+
+    def __len__(self) -> int:
+        Evil.calls.append("__len__")
+        return 3
+
+
+def _build_with_evil(how: str) -> Any:
+    """A function building a Selector from Evil strs made (and hashed, for a dict) up front."""
+    if how == "Requirement":
+        args: Any = (Evil("app"), Evil("="), (Evil("web"),))
+        return lambda: Selector((Requirement(*args),))
+    if how == "Requirement in":
+        args = (Evil("app"), Evil("in"), [Evil("web"), Evil("api")])
+        return lambda: Selector((Requirement(*args),))
+    if how == "matchLabels":
+        doc: Any = {"matchLabels": {Evil("app"): Evil("web")}}
+        return lambda: selector_from_dict(doc)
+    if how == "matchExpressions":
+        expr = {"key": Evil("app"), "operator": Evil("In"), "values": [Evil("web"), Evil("api")]}
+        doc = {"matchExpressions": [expr]}
+        return lambda: selector_from_dict(doc)
+    if how == "parse_selector":
+        text = Evil("app in (web,api)")
+        return lambda: parse_selector(text)
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["Requirement", "Requirement in", "matchLabels", "matchExpressions", "parse_selector"],
+)
+def test_str_subclass_is_read_as_plain_text_and_never_run(how: str) -> None:
+    build = _build_with_evil(how)
+    PWNED.clear()
+    Evil.calls.clear()
+    _compile_cached.cache_clear()
+    sel = build()
+    for req in sel.requirements:
+        assert type(req.key) is str and type(req.operator) is str
+        assert all(type(v) is str for v in req.values)
+    assert sel.matches({"app": "web"}) is True
+    assert sel.matches({"app": "db"}) is False
+    assert sel.matches({}) is False
+    clean = parse_selector("app=web")
+    assert clean.matches({"app": "web"}) is True
+    assert clean.matches({"app": "db"}) is False
+    assert clean.matches.__code__.co_consts[1:] == ("app", "web")  # constants, no cells
+    assert PWNED == [] and Evil.calls == []
+
+
+def test_str_subclass_text_does_not_poison_the_parse_cache() -> None:
+    PWNED.clear()
+    Evil.calls.clear()
+    _parse_cached.cache_clear()
+    assert matches(Evil("app=db"), {"app": "db"}) is True
+    assert matches("app=web", {"app": "web"}) is True  # Evil hashes and compares like this
+    assert matches("app=web", {"app": "db"}) is False
+    assert Evil.calls == []
+
+
+class EvilRequirement(Requirement):
+    """A Requirement subclass claiming to equal (and hash like) any requirement."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return hash(Requirement("app", "=", ("web",)))
+
+
+def test_requirement_subclass_does_not_poison_the_compile_cache() -> None:
+    _compile_cached.cache_clear()
+    liar = Selector((EvilRequirement("app", "=", ("db",)),))
+    assert liar.matches({"app": "db"}) is True
+    assert liar.matches({"app": "web"}) is False
+    clean = parse_selector("app=web")
+    assert clean.matches({"app": "web"}) is True
+    assert clean.matches({"app": "db"}) is False
+
+
+@pytest.mark.parametrize(
+    "check, text, error, message",
+    [
+        (validate_key, "a b", LabelError, f"label key 'a b': {NAME_CHARS}"),
+        (validate_value, "a b", LabelError, f"label value 'a b': {VALUE_CHARS}"),
+        (parse_labels, "a b=c", LabelError, f"label key 'a b': {NAME_CHARS}"),
+        (parse_selector, "a b", SelectorError, "found 'b', " + EXPECTED_OPERATOR),
+    ],
+)
+def test_str_subclass_methods_cannot_pass_validation(
+    check: Any, text: str, error: type, message: str
+) -> None:
+    Evil.calls.clear()
+    with pytest.raises(error) as info:
+        check(Evil(text))
+    assert info.value.message == message
+    assert Evil.calls == []
+
+
+def test_requirement_from_str_subclass_equals_plain_one() -> None:
+    Evil.calls.clear()
+    plain = Requirement("app", "in", ("web", "api"))
+    sub = Requirement(Evil("app"), Evil("in"), (Evil("web"), Evil("api")))
+    assert sub == plain and hash(sub) == hash(plain)
+    assert repr(sub) == "Requirement(key='app', operator='in', values=('api', 'web'))"
+    assert Evil.calls == []
 
 
 # --- label keys and values -----------------------------------------------------------------------
