@@ -43,7 +43,7 @@ import sys
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 from . import __version__
-from ._cmd import Command, Failure, Flag
+from ._cmd import Command, Failure, Flag, UsageError
 from ._cmd import out as _out
 from .errors import FileError
 
@@ -238,6 +238,10 @@ def build_pyz(
 
 def _cmd_pyz(opts: Dict[str, object], args: List[str]) -> int:
     target = str(opts["o"] or "kpkilite.pyz")
+    if target == "-":
+        # The archive is binary and must be a file to be run; '-' would be a file named '-'.
+        raise UsageError("pyz: -o - is not supported: the archive is a binary file to run "
+                         "with python3, not output for stdout; give a file name")
     try:
         counts = build_pyz(target, interpreter=str(opts["python"] or INTERPRETER),
                            bytecode=bool(opts["compile"]))

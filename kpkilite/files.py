@@ -9,19 +9,32 @@ so a bad bundle leaves the directory as it was.
 
 An existing CA private key is never replaced by a different one unless
 ``force=True``: re-running ``gencert -initca | json -bare ca`` would otherwise
-orphan every certificate the old CA issued.
+orphan every certificate the old CA issued. The check and the writes happen
+under an exclusive lock on the target directory (``flock``; no lock file), so
+concurrent runs cannot interleave: one writes, the others see its files.
+
+Only regular files (or symlinks, which are replaced, not followed) are ever
+replaced: a FIFO, a device or a socket in the way is refused before anything
+is read or written (``-o /dev/null`` must never turn ``/dev/null`` into a file).
+Inputs are read up to :data:`MAX_INPUT` bytes (16 MiB): the PEM and JSON
+documents kpkilite reads are a few KB, and ``/dev/zero`` must not eat memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+import threading
+from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from .errors import FileError, PEMError
 
 __all__ = ["BARE_FILES", "atomic_write", "read_bare", "read_file", "write_bare"]
+
+#: The most bytes read from one input file or stdin (PEM and JSON inputs are KBs).
+MAX_INPUT = 16 * 1024 * 1024
 
 #: bundle part -> (file name suffix, PEM block types it must hold, file mode)
 BARE_FILES: Dict[str, Any] = {
@@ -37,17 +50,107 @@ def _bare_path(directory: Union[str, os.PathLike[str]], name: str, part: str) ->
     return filename if base in ("", ".") else os.path.join(base, filename)
 
 
-def read_file(path: Union[str, os.PathLike[str]], what: str = "file") -> bytes:
-    """Read a whole file; a missing or unreadable file is a FileError naming it."""
+def _check_path(path: Union[str, os.PathLike[str]]) -> str:
+    """``path`` as a str; a name the OS cannot take (NUL, a lone surrogate) is a FileError."""
+    name = os.fspath(path)
+    if not isinstance(name, str):
+        raise TypeError("path must be str or os.PathLike[str], not %s" % type(name).__name__)
+    if "\x00" in name:
+        raise FileError("%r: a file name cannot contain a NUL character" % name)
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise FileError("%s: %s does not exist" % (os.fspath(path), what)) from None
-    except IsADirectoryError:
-        raise FileError("%s: is a directory, not a %s" % (os.fspath(path), what)) from None
+        os.fsencode(name)
+    except UnicodeEncodeError:
+        raise FileError("%r: the file name cannot be encoded for this file system "
+                        "(an unpaired surrogate?)" % name) from None
+    return name
+
+
+def read_limited(stream: IO[bytes], name: str, what: str = "file") -> bytes:
+    """Read a whole binary stream of at most :data:`MAX_INPUT` bytes.
+
+    Raises:
+        FileError: the stream holds more (without reading it all), or cannot be read.
+    """
+    try:
+        data = stream.read(MAX_INPUT + 1)
     except OSError as exc:
-        raise FileError("%s: cannot read %s (%s)" % (os.fspath(path), what, exc.strerror)) from None
+        raise FileError("%s: cannot read %s (%s)" % (name, what, exc.strerror or exc)) from None
+    if data is None:  # a non-blocking stream with nothing to read yet
+        data = b""
+    if len(data) > MAX_INPUT:
+        raise FileError("%s: larger than %d MiB; not a %s"
+                        % (name, MAX_INPUT // (1024 * 1024), what))
+    return bytes(data)
+
+
+def read_file(path: Union[str, os.PathLike[str]], what: str = "file") -> bytes:
+    """Read a whole file of at most :data:`MAX_INPUT` bytes; failures are a FileError naming it.
+
+    A FIFO is read like ``cat`` reads it (so ``<(command)`` works); a device
+    such as ``/dev/zero`` is cut off at the limit.
+    """
+    name = _check_path(path)
+    try:
+        with open(name, "rb") as fh:
+            return read_limited(fh, name, what)
+    except FileNotFoundError:
+        raise FileError("%s: %s does not exist" % (name, what)) from None
+    except IsADirectoryError:
+        raise FileError("%s: is a directory, not a %s" % (name, what)) from None
+    except OSError as exc:
+        if isinstance(exc, FileError):
+            raise
+        raise FileError("%s: cannot read %s (%s)" % (name, what, exc.strerror)) from None
+
+
+#: file type -> how messages name it (S_IFMT bits of st_mode)
+_KINDS = {
+    stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
+    stat.S_IFIFO: "FIFO (named pipe)", stat.S_IFSOCK: "socket", stat.S_IFDIR: "directory",
+}
+
+
+def _check_target(target: str) -> bool:
+    """Whether ``target`` exists; refuses one that is neither a regular file nor a symlink.
+
+    Renaming over a symlink replaces the link itself, which is what a rewrite
+    means; renaming over a device, FIFO or socket would destroy it (as root,
+    ``-o /dev/null`` would replace the system's /dev/null with a file).
+    """
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise FileError("%s: cannot check the existing file (%s)" % (target, exc.strerror)) \
+            from None
+    fmt = stat.S_IFMT(info.st_mode)
+    if fmt in (stat.S_IFREG, stat.S_IFLNK):
+        return True
+    if fmt == stat.S_IFDIR:
+        raise FileError("%s: is a directory; cannot write a file there" % target)
+    kind = _KINDS.get(fmt, "special file")
+    raise FileError("%s: is a %s, not a regular file; refusing to replace it" % (target, kind))
+
+
+def _read_existing(path: str) -> Optional[bytes]:
+    """An existing regular file's bytes (following a symlink); None for anything else.
+
+    Opened non-blocking and checked with fstat before reading, so a FIFO or a
+    device found here is never read (reading a FIFO would hang).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            data = fh.read(MAX_INPUT + 1)
+        except OSError:
+            return None
+        return None if data is None or len(data) > MAX_INPUT else data
 
 
 def atomic_write(
@@ -62,7 +165,7 @@ def atomic_write(
     Raises:
         FileError: the directory is missing or not writable, the disk is full, ...
     """
-    _commit_all([_stage(os.fspath(path), data, mode)])
+    _commit_all([_stage(_check_path(path), data, mode)])
 
 
 def _backup(item: _Staged) -> Optional[str]:
@@ -87,8 +190,7 @@ def _stage(target: str, data: Union[str, bytes], mode: int) -> _Staged:
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     directory = os.path.dirname(target) or "."
     base = os.path.basename(target)
-    if os.path.isdir(target):
-        raise FileError("%s: is a directory; cannot write a file there" % target)
+    _check_target(target)
     try:
         # mkstemp opens with O_CREAT|O_EXCL and mode 0600; widen only non-secret files.
         fd, temp = tempfile.mkstemp(prefix=".%s." % base, suffix=".tmp", dir=directory)
@@ -133,7 +235,7 @@ def _commit_all(staged: List[_Staged]) -> None:
     try:
         for item in staged:
             current = item.target
-            existed = os.path.lexists(item.target)
+            existed = _check_target(item.target)
             backup = _backup(item) if existed else None
             os.replace(item.temp, item.target)
             done.append((item.target, backup, existed))
@@ -147,7 +249,7 @@ def _commit_all(staged: List[_Staged]) -> None:
         for item in staged:
             _unlink(item.temp)
             _unlink(item.temp + ".old")
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError) and not isinstance(exc, FileError):
             raise FileError("%s: cannot rename into place (%s)"
                             % (current, exc.strerror)) from None
         raise
@@ -192,6 +294,10 @@ def _check_part(part: str, value: Any) -> str:
 
     if not isinstance(value, str):
         raise PEMError("%s: expected PEM text, got %s" % (part, type(value).__name__))
+    if not value.isascii():
+        at = next(i for i, ch in enumerate(value) if ord(ch) > 0x7F)
+        raise PEMError("%s: PEM is ASCII text, but character %d is U+%04X"
+                       % (part, at + 1, ord(value[at])))
     try:
         first_pem(value, BARE_FILES[part][1])
     except PEMError as exc:
@@ -228,40 +334,147 @@ def write_bare(
         raise TypeError("name must be a str, not %s" % type(name).__name__)
     if not name or name.endswith(("/", os.sep)):
         raise FileError("-bare: %r is not a usable base name" % name)
+    if "\x00" in name:
+        raise FileError("-bare: %r: a file name cannot contain a NUL character" % name)
     parts = {p: _check_part(p, bundle[p]) for p in BARE_FILES if bundle.get(p) is not None}
     if not parts:
         raise PEMError("the JSON input has no cert, key or csr to write")
-    paths = {p: _bare_path(directory, name, p) for p in parts}
-    if "key" in parts and not force:
-        _refuse_ca_key_overwrite(parts, paths["key"], _bare_path(directory, name, "cert"))
-    if "cert" in parts and not force:
-        _refuse_ca_cert_overwrite(parts["cert"], paths["cert"])
-    staged: List[_Staged] = []
-    try:
-        for part, text in parts.items():
-            staged.append(_stage(paths[part], text, BARE_FILES[part][2]))
-    except BaseException:
-        for item in staged:
-            _unlink(item.temp)
-        raise
-    _commit_all(staged)
+    paths = {p: _check_path(_bare_path(directory, name, p)) for p in parts}
+    cert_path = _check_path(_bare_path(directory, name, "cert"))
+    with _locked_directory(os.path.dirname(cert_path) or ".", next(iter(paths.values()))):
+        for path in paths.values():  # before anything is read: a FIFO there would hang
+            _check_target(path)
+        if "key" in parts and not force:
+            _refuse_ca_key_overwrite(parts, paths["key"], cert_path)
+        if "cert" in parts and not force:
+            _refuse_ca_cert_overwrite(parts["cert"], paths["cert"])
+        staged: List[_Staged] = []
+        try:
+            for part, text in parts.items():
+                staged.append(_stage(paths[part], text, BARE_FILES[part][2]))
+        except BaseException:
+            for item in staged:
+                _unlink(item.temp)
+            raise
+        _commit_all(staged)
     return [paths[p] for p in parts]
 
 
+# --- the directory lock ------------------------------------------------------------------
+
+
+class _DirLock:
+    """One directory's lock in this process: a thread lock, a depth, the flock'ed fd."""
+
+    __slots__ = ("mutex", "depth", "fd")
+
+    def __init__(self) -> None:
+        self.mutex = threading.RLock()
+        self.depth = 0
+        self.fd: Optional[int] = None
+
+
+_DIR_LOCKS: Dict[Tuple[int, int], _DirLock] = {}
+_DIR_LOCKS_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def _locked_directory(directory: str, target: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``directory`` itself (no lock file is created).
+
+    Reentrant within a process: a nested call for the same directory (by device
+    and inode) from the same thread goes straight through, other threads wait.
+    Other processes wait for the lock. If this process already holds an flock on
+    the directory through another descriptor (``k8s-pki``'s own directory lock
+    calls :func:`write_bare` inside it), that lock is the one that counts: a
+    second flock would wait for ourselves forever.
+
+    Raises:
+        FileError: the directory does not exist or cannot be opened (naming ``target``).
+    """
+    try:
+        info = os.stat(directory)
+    except FileNotFoundError:
+        raise FileError("%s: directory %s does not exist" % (target, directory)) from None
+    except OSError as exc:
+        raise FileError("%s: cannot use the directory %s (%s)"
+                        % (target, directory, exc.strerror)) from None
+    key = (info.st_dev, info.st_ino)
+    with _DIR_LOCKS_GUARD:
+        entry = _DIR_LOCKS.setdefault(key, _DirLock())
+    with entry.mutex:
+        if entry.depth == 0:
+            entry.fd = _flock(directory, target)
+        entry.depth += 1
+        try:
+            yield
+        finally:
+            entry.depth -= 1
+            if entry.depth == 0 and entry.fd is not None:
+                os.close(entry.fd)  # closing the only descriptor releases the flock
+                entry.fd = None
+
+
+def _flock(directory: str, target: str) -> Optional[int]:
+    """An fd of ``directory`` holding an exclusive flock; None when none is needed or possible."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no locking
+        return None
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError as exc:
+        raise FileError("%s: cannot open the directory %s (%s)"
+                        % (target, directory, exc.strerror)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if _flocked_by_this_process(fd):
+                os.close(fd)
+                return None
+            fcntl.flock(fd, fcntl.LOCK_EX)  # another process is writing: wait for it
+    except BaseException as exc:
+        os.close(fd)
+        if isinstance(exc, OSError):  # no flock here (some network file systems): go on
+            return None
+        raise
+    return fd
+
+
+def _flocked_by_this_process(fd: int) -> bool:
+    """Whether another descriptor of this process holds an exclusive flock on ``fd``'s file.
+
+    Linux only (``/proc/self/fdinfo`` lists the locks held through each
+    descriptor); elsewhere False.
+    """
+    try:
+        target = os.fstat(fd)
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for entry in fds:
+        if not entry.isdigit() or int(entry) == fd:
+            continue
+        try:
+            other = os.stat("/proc/self/fd/" + entry)
+            if (other.st_dev, other.st_ino) != (target.st_dev, target.st_ino):
+                continue
+            with open("/proc/self/fdinfo/" + entry) as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("lock:") and "FLOCK" in line and "WRITE" in line:
+                return True
+    return False
+
+
 def _refuse_ca_key_overwrite(parts: Mapping[str, str], key_path: str, cert_path: str) -> None:
-    try:
-        with open(key_path, "rb") as fh:
-            old_key = fh.read()
-    except OSError:
+    old_key = _read_existing(key_path)
+    if old_key is None or old_key == parts["key"].encode("utf-8"):
         return
-    if old_key == parts["key"].encode("utf-8"):
-        return
-    old_cert: Optional[bytes]
-    try:
-        with open(cert_path, "rb") as fh:
-            old_cert = fh.read()
-    except OSError:
-        old_cert = None
+    old_cert = _read_existing(cert_path)
     old = _cert_facts(old_cert) if old_cert is not None else None
     if old is not None and old[0]:
         raise FileError(
@@ -279,11 +492,8 @@ def _refuse_ca_key_overwrite(parts: Mapping[str, str], key_path: str, cert_path:
 
 def _refuse_ca_cert_overwrite(new_cert: str, cert_path: str) -> None:
     """A CA certificate may only be replaced by one for the same key (a re-issued CA)."""
-    try:
-        with open(cert_path, "rb") as fh:
-            old = _cert_facts(fh.read())
-    except OSError:
-        return
+    data = _read_existing(cert_path)
+    old = _cert_facts(data) if data is not None else None
     if old is None or not old[0]:
         return
     new = _cert_facts(new_cert)

@@ -431,6 +431,11 @@ def test_a_missing_directory(tmp_path: Path, leaf: Dict[str, str]) -> None:
      "cert: expected a CERTIFICATE PEM block, found no PEM block"),
     ({"cert": "x"}, "", FileError, "-bare: '' is not a usable base name"),
     ({"cert": "x"}, "dir/", FileError, "-bare: 'dir/' is not a usable base name"),
+    ({"cert": "x"}, "a\x00b", FileError,
+     "-bare: 'a\\x00b': a file name cannot contain a NUL character"),
+    ({"cert": "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n\u00e9"}, "out",
+     PEMError, "cert: PEM is ASCII text, but character 60 is U+00E9"),
+    ({"cert": "\ud800"}, "out", PEMError, "cert: PEM is ASCII text, but character 1 is U+D800"),
     ([("cert", "x")], "out", TypeError, "bundle must be a mapping, not list"),
     ({"cert": "x"}, b"out", TypeError, "name must be a str, not bytes"),
 ])
@@ -533,3 +538,160 @@ def _csr_pem() -> str:
     from kpkilite import csr
 
     return csr.generate_csr({"CN": "leaf", "hosts": ["leaf.example"]})["csr"]
+
+
+# --- input limits and file names ------------------------------------------------------------
+
+
+def test_read_file_stops_at_16_mib(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    with open(big, "wb") as fh:  # sparse: 16 MiB + 1 byte without writing them
+        fh.truncate(files.MAX_INPUT + 1)
+    with pytest.raises(FileError) as info:
+        read_file(big, "CSR spec")
+    assert str(info.value) == "%s: larger than 16 MiB; not a CSR spec" % big
+    with open(big, "r+b") as fh:
+        fh.truncate(files.MAX_INPUT)
+    assert len(read_file(big)) == files.MAX_INPUT
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_read_file_of_an_endless_device_is_cut_off() -> None:
+    with pytest.raises(FileError) as info:
+        read_file("/dev/zero", "certificate")
+    assert str(info.value) == "/dev/zero: larger than 16 MiB; not a certificate"
+
+
+@pytest.mark.parametrize("path, message", [
+    ("a\x00b", "'a\\x00b': a file name cannot contain a NUL character"),
+    ("a\ud800b", "'a\\ud800b': the file name cannot be encoded for this file system (an "
+                 "unpaired surrogate?)"),
+])
+def test_unusable_file_names_are_file_errors(path: str, message: str) -> None:
+    for call in (lambda: read_file(path), lambda: atomic_write(path, b"x")):
+        with pytest.raises(FileError) as info:
+            call()
+        assert str(info.value) == message
+
+
+# --- special files are never replaced, nor read ----------------------------------------------
+
+
+def _make_special(path: Path, kind: str) -> str:
+    """Create a FIFO, socket or character device at ``path``; returns how messages name it."""
+    import socket
+
+    if kind == "fifo":
+        os.mkfifo(path)
+        return "FIFO (named pipe)"
+    if kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        sock.close()
+        return "socket"
+    if os.geteuid() != 0:
+        pytest.skip("mknod of a character device needs root")
+    os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    return "character device"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "char device"])
+@pytest.mark.parametrize("part", ["cert", "key", "csr"])
+def test_write_bare_refuses_a_special_file_before_reading_anything(
+        kind: str, part: str, tmp_path: Path, other_ca: Dict[str, str]) -> None:
+    # A FIFO in the key's or certificate's place would block the overwrite guard's read:
+    # if this test hangs, that guard reads before it checks.
+    name = _make_special(tmp_path / NAMES[part], kind)
+    before = snapshot(tmp_path)
+    with pytest.raises(FileError) as info:
+        write_bare(other_ca, "out", directory=tmp_path)
+    assert str(info.value) == "%s: is a %s, not a regular file; refusing to replace it" % (
+        tmp_path / NAMES[part], name)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "char device"])
+def test_atomic_write_refuses_a_special_file(kind: str, tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    name = _make_special(target, kind)
+    before = snapshot(tmp_path)
+    with pytest.raises(FileError) as info:
+        atomic_write(target, b"data")
+    assert str(info.value) == "%s: is a %s, not a regular file; refusing to replace it" % (
+        target, name)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_symlink_to_a_fifo_is_replaced_not_read(tmp_path: Path, other_ca: Dict[str, str]
+                                                  ) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink("fifo", tmp_path / NAMES["key"])
+    write_bare(other_ca, "out", directory=tmp_path)  # the link is replaced; nothing blocks
+    assert (tmp_path / NAMES["key"]).read_text() == other_ca["key"]
+    assert stat.S_ISFIFO((tmp_path / "fifo").lstat().st_mode)
+
+
+# --- the directory lock ------------------------------------------------------------------------
+
+
+def _write_ca(directory: str, bundle: Dict[str, str], barrier: Any, results: Any) -> None:
+    barrier.wait()
+    try:
+        write_bare(bundle, "ca", directory=directory)
+    except FileError:
+        results.put("refused")
+    else:
+        results.put("ok")
+
+
+def test_concurrent_writers_of_one_name_leave_one_whole_ca(tmp_path: Path) -> None:
+    """Check-then-write under the directory lock: exactly one of N racing new CAs is written,
+    the others are refused, the key matches the certificate, and no lock file is left."""
+    import multiprocessing
+
+    from kpkilite import certinfo, signing
+
+    bundles = [signing.create_ca({"CN": "race %d" % i}) for i in range(6)]
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(3):
+        for entry in tmp_path.iterdir():
+            entry.unlink()
+        barrier, results = ctx.Barrier(len(bundles)), ctx.Queue()
+        procs = [ctx.Process(target=_write_ca, args=(str(tmp_path), b, barrier, results))
+                 for b in bundles]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        outcomes = sorted(results.get(timeout=10) for _ in procs)
+        assert outcomes == ["ok"] + ["refused"] * (len(bundles) - 1)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["ca-key.pem", "ca.csr", "ca.pem"]
+        assert certinfo.key_matches_cert((tmp_path / "ca-key.pem").read_text(),
+                                         (tmp_path / "ca.pem").read_text())
+
+
+def test_write_bare_inside_this_process_s_own_flock_does_not_deadlock(
+        tmp_path: Path, leaf: Dict[str, str]) -> None:
+    """k8s-pki holds an flock on its directory (another descriptor) and calls write_bare."""
+    import fcntl
+
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        write_bare(leaf, "out", directory=tmp_path)
+        with files._locked_directory(str(tmp_path), "x"):  # nested: reentrant
+            write_bare(leaf, "out", directory=tmp_path)
+    finally:
+        os.close(fd)
+    assert read_bare("out", directory=tmp_path) == leaf
+
+
+def test_the_lock_is_released(tmp_path: Path, leaf: Dict[str, str]) -> None:
+    import fcntl
+
+    write_bare(leaf, "out", directory=tmp_path)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise if still held
+    finally:
+        os.close(fd)

@@ -115,6 +115,8 @@ def test_pyz_rebuilds_itself(pyz: Path, tmp_path: Path) -> None:
         (["extra"], 2, "kpkilite: pyz: unexpected argument 'extra'; usage: kpkilite pyz "
                        "[-o FILE] [-python CMD] [-compile]\n"),
         (["-python", "a\nb"], 1, "kpkilite: pyz: -python 'a\\nb' is not a one-line command\n"),
+        (["-o", "-"], 2, "kpkilite: pyz: -o - is not supported: the archive is a binary file to "
+                         "run with python3, not output for stdout; give a file name\n"),
     ],
 )
 def test_pyz_errors(argv: List[str], status: int, message: str, tmp_path: Path) -> None:
@@ -123,6 +125,37 @@ def test_pyz_errors(argv: List[str], status: int, message: str, tmp_path: Path) 
                           capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout, proc.stderr) == (status, "", message)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "char device"])
+def test_pyz_never_replaces_a_special_file(kind: str, tmp_path: Path) -> None:
+    """``-o /dev/null`` as root must not turn /dev/null into a zip file: refused, untouched."""
+    import socket
+    import stat
+
+    target = tmp_path / "out"
+    if kind == "fifo":
+        os.mkfifo(target)
+        name = "FIFO (named pipe)"
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(target))
+        sock.close()
+        name = "socket"
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("mknod of a character device needs root")
+        os.mknod(target, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a second /dev/null
+        name = "character device"
+    before = target.lstat()
+    proc = subprocess.run([sys.executable, "-m", "kpkilite", "pyz", "-o", "out"],
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        1, "", "kpkilite: out: is a %s, not a regular file; refusing to replace it\n" % name)
+    after = target.lstat()
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino,
+                                                             before.st_rdev)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def _code_file(python: str, pyz: Path) -> str:
