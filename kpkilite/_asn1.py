@@ -147,19 +147,43 @@ def _ip_bytes(host: str) -> Optional[bytes]:
     return ip.packed
 
 
+def ace_form(host: str) -> Optional[str]:
+    """The ASCII (A-label) form of a host name as IDNA2008 writes it, for hints; None if unsure.
+
+    Each label is NFC-normalised and lower-cased, and a non-ASCII one becomes
+    ``"xn--"`` + its Punycode (RFC 5891 4.4, RFC 3492). Unlike Python's ``idna``
+    codec (IDNA2003), ``ß`` is kept as itself, not mapped to ``ss``, as browsers
+    and Go's ``idna`` Lookup profile do. The full IDNA2008 validity rules
+    (contextual characters, bidi) are not checked: this is a suggestion.
+
+    >>> ace_form("ß.de"), ace_form("Bücher.de"), ace_form("日本.jp")
+    ('xn--zca.de', 'xn--bcher-kva.de', 'xn--wgv71a.jp')
+    """
+    import unicodedata
+
+    labels = []
+    for label in unicodedata.normalize("NFC", host).lower().split("."):
+        if label.isascii():
+            labels.append(label)
+            continue
+        try:
+            labels.append("xn--" + label.encode("punycode").decode("ascii"))
+        except UnicodeError:
+            return None
+    ace = ".".join(labels)
+    return ace if len(ace) <= 253 and all(0 < len(x) <= 63 for x in labels) else None
+
+
 def _check_dns_name(host: str) -> None:
     """dNSName rules: ASCII, labels of letters/digits/-/_, <= 63 chars, no empty
     labels, no label starting or ending with ``-`` and no all-digit last label (RFC 1123
     2.1: so a mistyped IP such as ``010.0.0.1`` is not taken as a name), ``*`` only as the
     whole left-most label (RFC 5280 4.2.1.6, RFC 6125 6.4.3)."""
-    try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        try:
-            ace = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise HostError("non-ASCII host name; write it in its ASCII (xn--) form") from None
-        raise HostError("non-ASCII host name; write it in its ASCII form %r" % ace) from None
+    if not host.isascii():
+        ace = ace_form(host)
+        if ace is None:
+            raise HostError("non-ASCII host name; write it in its ASCII (xn--) form")
+        raise HostError("non-ASCII host name; write it in its ASCII form %r" % ace)
     if len(host) > 253:
         raise HostError("host name is longer than 253 characters")
     labels = host.split(".")
@@ -248,12 +272,22 @@ def general_names_der(groups: Dict[str, List[object]]) -> bytes:
 
 
 def time_der(moment: datetime) -> bytes:
-    """UTCTime before 2050, GeneralizedTime from 2050 (RFC 5280 4.1.2.5), whole seconds, Z."""
+    """UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5); whole seconds, Z.
+
+    UTCTime has a two-digit year that RFC 5280 reads as 19YY for YY >= 50 and
+    20YY below, so 1949 written as UTCTime would read back as 2049.
+
+    >>> time_der(datetime(1949, 6, 1, tzinfo=timezone.utc))
+    b'\\x18\\x0f19490601000000Z'
+    >>> time_der(datetime(1950, 1, 1, tzinfo=timezone.utc))
+    b'\\x17\\r500101000000Z'
+    """
     moment = moment.astimezone(timezone.utc)
-    if moment.year < 2050:
-        return _der.tlv(0x17, moment.strftime("%y%m%d%H%M%SZ").encode("ascii"))
-    return _der.tlv(0x18, ("%04d" % moment.year + moment.strftime("%m%d%H%M%SZ"))
-                    .encode("ascii"))
+    clock = "%02d%02d%02d%02d%02dZ" % (moment.month, moment.day, moment.hour, moment.minute,
+                                       moment.second)
+    if 1950 <= moment.year < 2050:
+        return _der.tlv(0x17, ("%02d" % (moment.year % 100) + clock).encode("ascii"))
+    return _der.tlv(0x18, ("%04d" % moment.year + clock).encode("ascii"))
 
 
 def key_identifier(public_key_info: keys.PublicKeyInfo) -> bytes:

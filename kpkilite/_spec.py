@@ -177,9 +177,27 @@ def get_str_list(
 
 def describe(value: Any) -> str:
     """A JSON value in a message: its type, and the value when it is short."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "a number (%s)" % short_int(value)
     if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 40:
         return "%s %s" % (json_type(value), _json_repr(value))
     return json_type(value)
+
+
+def short_int(value: int) -> str:
+    """An integer for a message: its digits, or its size when it is huge.
+
+    (Python refuses to print an int of more than 4300 digits.)
+
+    >>> short_int(42), short_int(10**50)
+    ('42', 'a 51-digit number')
+    """
+    if value.bit_length() <= 64:
+        return str(value)
+    digits = int(value.bit_length() * 0.30102999566398) + 1  # log10(2): exact or one over
+    if abs(value) < 10 ** (digits - 1):
+        digits -= 1
+    return "a %d-digit number" % digits
 
 
 def _json_repr(value: Any) -> str:

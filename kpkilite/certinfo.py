@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import datetime
 import ipaddress
+import re
 from typing import Any, Optional, TypedDict, Union
 
 from asn1crypto import core, csr, keys, x509
@@ -118,10 +119,11 @@ class CSRInfo(TypedDict):
 # --- rule tables ------------------------------------------------------------
 
 # Signature algorithm OID -> (name as cfssl's helpers.SignatureString prints the
-# Go x509.SignatureAlgorithm, key algorithm, hash for verification). Go 1.19's
-# x509 maps the OIDs; cfssl 1.2 names only these twelve, everything else
-# (RSA-PSS, Ed25519, SHA-224, ...) is "Unknown Signature". Only SHA-2 entries
-# carry a hash: kpkilite verifies RSA PKCS#1 v1.5 and ECDSA with SHA-256/384/512.
+# Go x509.SignatureAlgorithm, key algorithm, hash for verification). cfssl 1.2
+# names the first twelve; current cfssl (1.5+) also names PureEd25519 and the
+# RSA-PSS ones below, which cfssl 1.2's Go could not parse. Anything else
+# (SHA-224, Ed448, ...) is "Unknown Signature". Only SHA-2 RSA PKCS#1 v1.5 and
+# ECDSA entries carry a hash: those are the ones kpkilite verifies.
 _SIGALGS: dict[str, tuple[str, str, str | None]] = {
     "1.2.840.113549.1.1.2": ("MD2WithRSA", "rsa", None),
     "1.2.840.113549.1.1.4": ("MD5WithRSA", "rsa", None),
@@ -136,6 +138,13 @@ _SIGALGS: dict[str, tuple[str, str, str | None]] = {
     "1.2.840.10045.4.3.2": ("ECDSAWithSHA256", "ec", "sha256"),
     "1.2.840.10045.4.3.3": ("ECDSAWithSHA384", "ec", "sha384"),
     "1.2.840.10045.4.3.4": ("ECDSAWithSHA512", "ec", "sha512"),
+    "1.3.101.112": ("PureEd25519", "ed25519", None),
+}
+# RSASSA-PSS (RFC 4055) has one OID; Go names it by the parameters' hash, and only
+# when the MGF1 hash is the same and the trailer field is 1 (else it is unknown).
+_RSA_PSS = "1.2.840.113549.1.1.10"
+_PSS_NAMES: dict[str, str] = {
+    "sha256": "SHA256WithRSAPSS", "sha384": "SHA384WithRSAPSS", "sha512": "SHA512WithRSAPSS",
 }
 _UNKNOWN_SIGALG = "Unknown Signature"
 _VERIFIABLE_KEYS = ("rsa", "ec")
@@ -178,6 +187,13 @@ _EXT_SAN = "2.5.29.17"
 _EXT_SKI = "2.5.29.14"
 _EXT_AKI = "2.5.29.35"
 _EXT_BASIC_CONSTRAINTS = "2.5.29.19"
+_EXT_KEY_USAGE = "2.5.29.15"
+
+# Attribute type OID -> the short name used when naming a certificate in messages.
+_SHORT_NAMES: dict[str, str] = {
+    "2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU",
+    "2.5.4.3": "CN", "2.5.4.5": "serialNumber", "2.5.4.9": "street", "2.5.4.17": "postalCode",
+}
 _ATTR_EXTENSION_REQUEST = "1.2.840.113549.1.9.14"
 
 _CERT_TYPES = ("CERTIFICATE",)
@@ -200,12 +216,29 @@ class _RDNSequence(core.SequenceOf):  # type: ignore[misc]
     _child_spec = _RelativeDistinguishedName
 
 
+# Generic SubjectPublicKeyInfo: asn1crypto's PublicKeyInfo raises KeyError for an
+# algorithm OID it does not know; Go parses such certificates (unknown key algorithm).
+class _AnyAlgorithm(core.Sequence):  # type: ignore[misc]
+    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
+
+
+class _AnyPublicKeyInfo(core.Sequence):  # type: ignore[misc]
+    _fields = [("algorithm", _AnyAlgorithm), ("public_key", core.BitString)]
+
+
 # --- helpers ----------------------------------------------------------------
 
 
 def _detail(exc: BaseException) -> str:
-    """One short line describing a lower-level parse error."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """One short line describing a lower-level parse error.
+
+    Only the first line of the message: asn1crypto adds ``while parsing
+    asn1crypto.x509.RDNSequence`` lines that name its classes, not the input.
+    """
+    lines = str(exc).strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else ""
+    text = re.sub(r"asn1crypto\.[a-z0-9_]+\.", "", text)  # "asn1crypto.x509.Name" -> "Name"
+    text = text or type(exc).__name__
     if len(text) > 100:
         text = text[:97] + "..."
     return text[:1].lower() + text[1:]
@@ -221,24 +254,41 @@ def _invalid_der(
     return PEMError(f"expected a {what}, found invalid DER: {_detail(exc)}")
 
 
-def _format_name(name_der: bytes) -> CertName:
-    values: dict[str, list[str]] = {}
-    names: list[str] = []
+def _name_pairs(name_der: bytes) -> list[tuple[str, str]]:
+    """``(attribute type OID, text)`` for every attribute of a Name, in DER order."""
+    pairs: list[tuple[str, str]] = []
     for rdn in _RDNSequence.load(name_der, strict=True):
         for atv in rdn:
             oid = atv["type"].dotted
             value = atv["value"].parsed
             if not isinstance(value, core.AbstractString):
                 raise PEMError(f"name attribute {oid} does not hold a string")
-            text = value.native
-            names.append(text)
-            field = _NAME_FIELDS.get(oid)
-            if field is None:
-                continue
-            if field in _SINGLE_VALUED:
-                values[field] = [text]
-            else:
-                values.setdefault(field, []).append(text)
+            pairs.append((oid, value.native))
+    return pairs
+
+
+def _name_label(pairs: list[tuple[str, str]]) -> str:
+    """A certificate named by its subject for messages: ``'CN=admin'`` (the CN alone when
+    there is one, else the whole subject RFC 4514 style, most specific first)."""
+    parts = ["%s=%s" % (_SHORT_NAMES.get(oid, oid), text) for oid, text in pairs]
+    if not parts:
+        return "the certificate with an empty subject"
+    common = [p for p in parts if p.startswith("CN=")]
+    return repr(common[-1] if common else ",".join(reversed(parts)))
+
+
+def _format_name(name_der: bytes, pairs: list[tuple[str, str]] | None = None) -> CertName:
+    values: dict[str, list[str]] = {}
+    names: list[str] = []
+    for oid, text in _name_pairs(name_der) if pairs is None else pairs:
+        names.append(text)
+        field = _NAME_FIELDS.get(oid)
+        if field is None:
+            continue
+        if field in _SINGLE_VALUED:
+            values[field] = [text]
+        else:
+            values.setdefault(field, []).append(text)
     out: dict[str, Any] = {}
     for field in _NAME_FIELDS.values():
         joined = ",".join(values.get(field, []))
@@ -337,24 +387,51 @@ def _to_datetime(value: Any) -> datetime.datetime:
     return shifted - datetime.timedelta(days=days)
 
 
-def _sigalg(oid: str) -> tuple[str, str | None, str | None]:
+def _sigalg(oid: str, params: Any = None) -> tuple[str, str | None, str | None]:
+    """(cfssl's name, key algorithm, hash to verify with) of a signature algorithm.
+
+    ``params`` is the AlgorithmIdentifier's parsed parameters (only RSA-PSS uses them).
+    """
+    if oid == _RSA_PSS:
+        return _pss_sigalg(params)
     entry = _SIGALGS.get(oid)
     if entry is None:
         return (_UNKNOWN_SIGALG, None, None)
     return entry
 
 
+def _pss_sigalg(params: Any) -> tuple[str, str | None, str | None]:
+    if params is None or isinstance(params, core.Void):
+        return (_UNKNOWN_SIGALG, None, None)  # defaults: SHA-1, which Go does not name
+    hash_name = params["hash_algorithm"]["algorithm"].native
+    mgf = params["mask_gen_algorithm"]
+    same = (mgf["algorithm"].native == "mgf1"
+            and mgf["parameters"]["algorithm"].native == hash_name)
+    if not same or params["trailer_field"].native != "trailer_field_bc":
+        return (_UNKNOWN_SIGALG, None, None)
+    name = _PSS_NAMES.get(hash_name)
+    return (name, "rsa-pss", None) if name else (_UNKNOWN_SIGALG, None, None)
+
+
 # --- loading ----------------------------------------------------------------
 
 
 class _Cert:
-    """The fields of a certificate kpkilite reads, fully parsed."""
+    """The fields of a certificate kpkilite reads, all parsed when it is loaded.
+
+    This is kpkilite's one certificate loader (certinfo, the CA checks of
+    :mod:`.signing`, the overwrite guard of :mod:`.files`): every field used
+    anywhere is read inside the guarded parse, so a malformed certificate is
+    one :class:`PEMError` line when it is loaded, never an asn1crypto error later.
+    """
 
     def __init__(self, data: PemOrDer) -> None:
         der = der_from_input(data, _CERT_TYPES)
         try:
             self._read(der)
         except KpkiliteError:
+            raise
+        except Warning:
             raise
         except Exception as exc:
             raise _invalid_der(der, "certificate", _CERT_TYPES, exc) from None
@@ -366,7 +443,9 @@ class _Cert:
         self.tbs_der = tbs.dump()
         self.subject_der = tbs["subject"].dump()
         self.issuer_der = tbs["issuer"].dump()
-        self.subject = _format_name(self.subject_der)
+        subject_pairs = _name_pairs(self.subject_der)
+        self.subject = _format_name(self.subject_der, subject_pairs)
+        self.label = _name_label(subject_pairs)
         same = self.issuer_der == self.subject_der
         self.issuer = copy.deepcopy(self.subject) if same else _format_name(self.issuer_der)
         self.serial = int(tbs["serial_number"].native)
@@ -376,13 +455,23 @@ class _Cert:
         self.not_before = _format_time(self.not_before_raw)
         self.not_after = _format_time(self.not_after_raw)
         self.not_after_dt = _to_datetime(self.not_after_raw)
-        self.sig_oid = cert["signature_algorithm"]["algorithm"].dotted
+        algorithm = cert["signature_algorithm"]
+        self.sig_oid = algorithm["algorithm"].dotted
+        self.sigalg = _sigalg(self.sig_oid, algorithm["parameters"])
         self.signature = bytes(cert["signature_value"].native)
-        spki = tbs["subject_public_key_info"]
-        self.spki_der = spki.dump()
+        self.spki_der = tbs["subject_public_key_info"].dump()
+        generic = _AnyPublicKeyInfo.load(self.spki_der, strict=True)
+        self.key_algo_oid = generic["algorithm"]["algorithm"].dotted
+        if _KEY_ALGOS.get(self.key_algo_oid) in ("rsa", "ecdsa"):
+            self.key_id = _spki_id(keys.PublicKeyInfo.load(self.spki_der, strict=True))
+        else:  # another algorithm: identified by its whole DER
+            self.key_id = (self.key_algo_oid, None, self.spki_der)
         self.sans: list[str] = []
         self.ski: bytes | None = None
         self.aki: bytes | None = None
+        self.is_ca = False
+        self.path_len: int | None = None
+        self.may_sign_certs = True  # no keyUsage extension: no restriction
         extensions = tbs["extensions"]
         for ext in [] if isinstance(extensions, core.Void) else extensions:
             oid = ext["extn_id"].dotted
@@ -393,6 +482,13 @@ class _Cert:
             elif oid == _EXT_AKI:
                 key_id = ext["extn_value"].parsed["key_identifier"].native
                 self.aki = bytes(key_id) if key_id is not None else None
+            elif oid == _EXT_BASIC_CONSTRAINTS:
+                basic = ext["extn_value"].parsed
+                self.is_ca = bool(basic["ca"].native)
+                path_len = basic["path_len_constraint"].native
+                self.path_len = None if path_len is None else int(path_len)
+            elif oid == _EXT_KEY_USAGE:
+                self.may_sign_certs = "key_cert_sign" in ext["extn_value"].parsed.native
 
 
 def _backend() -> Any:
@@ -421,7 +517,8 @@ def inspect_cert(pem_or_der: PemOrDer) -> CertInfo:
     URI SANs, which cfssl leaves out; the key is absent when there are none),
     ``not_before``/``not_after`` as RFC 3339 UTC with ``Z``, ``sigalg`` as
     cfssl names Go's signature algorithms (``SHA256WithRSA``,
-    ``ECDSAWithSHA256``, else ``Unknown Signature``), ``authority_key_id`` and
+    ``ECDSAWithSHA256``, ``SHA256WithRSAPSS``, ``PureEd25519``, else
+    ``Unknown Signature``), ``authority_key_id`` and
     ``subject_key_id`` as cfssl prints them (upper-case hex bytes without zero
     padding, ``:``-separated, ``""`` when absent), and ``pem`` (the DER
     re-encoded as 64-column PEM with a trailing newline).
@@ -453,7 +550,7 @@ def inspect_cert(pem_or_der: PemOrDer) -> CertInfo:
         info["sans"] = cert.sans
     info["not_before"] = cert.not_before
     info["not_after"] = cert.not_after
-    info["sigalg"] = _sigalg(cert.sig_oid)[0]
+    info["sigalg"] = cert.sigalg[0]
     info["authority_key_id"] = _format_key_id(cert.aki)
     info["subject_key_id"] = _format_key_id(cert.ski)
     info["pem"] = format_pem("CERTIFICATE", cert.der)
@@ -518,6 +615,7 @@ def inspect_csr(pem: PemOrDer) -> CSRInfo:
         key = _key_summary(spki)
         spki_der = spki.dump()
         sig_oid = request["signature_algorithm"]["algorithm"].dotted
+        sigalg = _sigalg(sig_oid, request["signature_algorithm"]["parameters"])
         signature = bytes(request["signature"].native)
         sans: list[str] = []
         basic: CSRBasicConstraints | None = None
@@ -543,7 +641,7 @@ def inspect_csr(pem: PemOrDer) -> CSRInfo:
     except Exception as exc:
         raise _invalid_der(der, "certificate request", _CSR_TYPES, exc) from None
 
-    name, key_algo, hash_name = _sigalg(sig_oid)
+    name, key_algo, hash_name = sigalg
     valid: bool | None = None
     if hash_name is not None and key_algo in _VERIFIABLE_KEYS:
         expected_key = "ecdsa" if key_algo == "ec" else key_algo
@@ -595,11 +693,10 @@ def is_issued_by(cert: PemOrDer, ca_cert: PemOrDer) -> bool:
             same = False
         if not same:
             return False
-    _, key_algo, hash_name = _sigalg(leaf.sig_oid)
+    _, key_algo, hash_name = leaf.sigalg
     if hash_name is None or key_algo not in _VERIFIABLE_KEYS:
         return False
-    ca_key_oid = keys.PublicKeyInfo.load(ca.spki_der)["algorithm"]["algorithm"].dotted
-    if _KEY_ALGOS.get(ca_key_oid) != ("ecdsa" if key_algo == "ec" else key_algo):
+    if _KEY_ALGOS.get(ca.key_algo_oid) != ("ecdsa" if key_algo == "ec" else key_algo):
         return False
     return _verify(ca.spki_der, leaf.signature, leaf.tbs_der, hash_name)
 
@@ -623,6 +720,11 @@ def _ec_point_id(point: bytes) -> tuple[bytes, int]:
 
 
 def _spki_id(spki: keys.PublicKeyInfo) -> _PublicKeyId:
+    """What identifies a public key: RSA (n, e), EC (curve, x, parity of y), else the DER.
+
+    A key of an algorithm asn1crypto does not know keeps its whole DER (Go
+    parses such certificates too, with an unknown public key algorithm).
+    """
     oid = spki["algorithm"]["algorithm"].dotted
     algo = _KEY_ALGOS.get(oid, oid)
     if algo == "rsa":
@@ -632,7 +734,7 @@ def _spki_id(spki: keys.PublicKeyInfo) -> _PublicKeyId:
         params = spki["algorithm"]["parameters"]
         curve = params.chosen.dotted if params.name == "named" else None
         return ("ecdsa", curve, _ec_point_id(bytes(spki["public_key"].native)))
-    return (algo, None, bytes(spki["public_key"].native))
+    return (algo, None, spki.dump())
 
 
 def _private_key_id(der: bytes, label: str | None) -> _PublicKeyId | None:
@@ -713,7 +815,7 @@ def key_matches_cert(key_pem: PemOrDer, cert: PemOrDer) -> bool:
     except Exception as exc:
         what = label or "DER private key"
         raise PEMError(f"{what} is not a valid private key: {_detail(exc)}") from None
-    cert_id = _spki_id(keys.PublicKeyInfo.load(leaf.spki_der))
+    cert_id = leaf.key_id
     if key_id is None:
         try:
             loaded = _backend().load_private_key(key_pem).public_key_info
@@ -744,12 +846,15 @@ def time_left(cert: PemOrDer, *, now: datetime.datetime | None = None) -> dateti
 
     Raises:
         PEMError: the input is not a certificate.
+        TypeError: ``now`` is not a datetime.
 
     >>> time_left(_EXAMPLE_CERT, now=datetime.datetime(2050, 12, 31, 12, 0))
     datetime.timedelta(seconds=43200)
     """
     if now is None:
         now = datetime.datetime.now(datetime.timezone.utc)
+    elif not isinstance(now, datetime.datetime):
+        raise TypeError("now must be a datetime, not %s" % type(now).__name__)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=datetime.timezone.utc)
     return _Cert(cert).not_after_dt - now

@@ -38,6 +38,11 @@ _KEY_KEYS = ("algo", "size")
 _CA_KEYS = ("expiry", "pathlen", "pathlenzero", "backdate")
 _LIMITS = {"C": 2, "ST": 128, "L": 128, "O": 64, "OU": 64}
 
+#: The largest path length accepted (``ca.pathlen``, ``max_path_len``): Go reads
+#: pathLenConstraint into an int, so a larger value breaks Go and Rust parsers on
+#: 32-bit builds, and no real chain is more than a few CAs deep.
+MAX_PATH_LEN = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class CAOptions:
@@ -128,12 +133,40 @@ def _check_text(value: str, where: str) -> None:
     for ch in value:
         if ord(ch) < 0x20 or ord(ch) == 0x7F:
             raise _err("%s: control character %r is not allowed" % (where, ch))
+    check_surrogates(value, where)
+
+
+def check_surrogates(value: str, where: str, error: Type[InputError] = CSRSpecError) -> None:
+    """Refuse a str holding an unpaired surrogate (U+D800-U+DFFF), which UTF-8 cannot encode.
+
+    JSON's ``"\\ud800"`` escape decodes to one; it cannot go into a certificate.
+
+    >>> check_surrogates("caf\u00e9", "CN")
+    >>> check_surrogates("a\\ud800", "CN")
+    Traceback (most recent call last):
+    ...
+    kpkilite.errors.CSRSpecError: CN: contains an unpaired surrogate (U+D800) at character 2
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise error("%s: contains an unpaired surrogate (U+%04X) at character %d"
+                    % (where, ord(value[exc.start]), exc.start + 1)) from None
+
+
+def check_path_len(value: int, where: str, error: Type[InputError] = CSRSpecError) -> None:
+    """A path length must be 0..MAX_PATH_LEN."""
+    if value > MAX_PATH_LEN:
+        raise error("%s: %s is too large; at most %d (Go reads a path length as a 32-bit "
+                    "int, and no chain is that deep)"
+                    % (where, _spec.short_int(value), MAX_PATH_LEN))
 
 
 def check_hosts(hosts: Sequence[str], where: str) -> None:
     from ._asn1 import HostError, classify_hosts
 
     for i, host in enumerate(hosts):
+        check_surrogates(host, "%s[%d]" % (where, i))
         try:
             classify_hosts([host])
         except HostError as exc:
@@ -155,8 +188,8 @@ def _parse_key(doc: Any) -> Tuple[str, int]:
         hint = ""
         if not found.get("algo") and size in KEY_SIZES["rsa"]:
             hint = ' (key.algo is missing, so ecdsa; write "algo": "rsa" for an RSA key)'
-        raise _err("key.size: %d is not supported for %s keys; supported sizes: %s%s"
-                   % (size, algo, supported, hint))
+        raise _err("key.size: %s is not supported for %s keys; supported sizes: %s%s"
+                   % (_spec.short_int(size), algo, supported, hint))
     return algo, size
 
 
@@ -196,8 +229,10 @@ def _parse_ca(doc: Any) -> CAOptions:
     pathlen = _spec.get_int(found, "pathlen", "ca", CSRSpecError)
     zero = _spec.get_bool(found, "pathlenzero", "ca", CSRSpecError)
     if pathlen is not None and pathlen < 0:
-        raise _err("ca.pathlen: %d is negative; use 0 with \"pathlenzero\": true, "
-                   "or leave it out for no limit" % pathlen)
+        raise _err("ca.pathlen: %s is negative; use 0 with \"pathlenzero\": true, "
+                   "or leave it out for no limit" % _spec.short_int(pathlen))
+    if pathlen is not None:
+        check_path_len(pathlen, "ca.pathlen")
     # cfssl: pathlen 0 means "no limit" unless pathlenzero is set.
     limit: Optional[int] = pathlen if pathlen else None
     if zero:

@@ -24,13 +24,20 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _spec
 from ._duration import HOUR, MINUTE, utc_now
-from .csr import CAOptions, CSRSpec, check_hosts, parse_csr_spec, parse_duration_field
-from .errors import CSRSpecError, PEMError, SigningConfigError, SigningError
+from .csr import (
+    CAOptions,
+    CSRSpec,
+    check_hosts,
+    check_path_len,
+    parse_csr_spec,
+    parse_duration_field,
+)
+from .errors import CSRSpecError, KpkiliteError, PEMError, SigningConfigError, SigningError
 
 __all__ = [
     "DEFAULT_CA_EXPIRY",
@@ -116,7 +123,10 @@ def _parse_profile(doc: Any, name: str, where: str, fallback_expiry: int) -> Pro
         length = _spec.get_int(cons, "max_path_len", cwhere, SigningConfigError)
         zero = _spec.get_bool(cons, "max_path_len_zero", cwhere, SigningConfigError)
         if length is not None and length < 0:
-            raise SigningConfigError("%s.max_path_len: %d is negative" % (cwhere, length))
+            raise SigningConfigError("%s.max_path_len: %s is negative"
+                                     % (cwhere, _spec.short_int(length)))
+        if length is not None:
+            check_path_len(length, cwhere + ".max_path_len", SigningConfigError)
         path_len = length if length else None
         if zero:
             if length:
@@ -175,6 +185,8 @@ def select_profile(config: Optional[Mapping[str, Any]], profile: Optional[str] =
     Raises:
         SigningConfigError: unknown profile, or a profile with no usages.
     """
+    if profile is not None and not isinstance(profile, str):
+        raise TypeError("profile must be a str or None, not %s" % type(profile).__name__)
     profiles = parse_signing_config(config)
     name = profile or "default"
     others = sorted(n for n in profiles if n != "default")
@@ -195,7 +207,7 @@ def select_profile(config: Optional[Mapping[str, Any]], profile: Optional[str] =
 
 @dataclass
 class _Issuer:
-    """A loaded CA: its certificate (asn1crypto), key handle and facts used in checks."""
+    """A loaded CA: its certificate (certinfo's loader), key handle and facts used in checks."""
 
     cert: Any
     key: Any
@@ -216,29 +228,6 @@ _ISSUERS_MAX = 4
 _issuers_lock = threading.Lock()
 
 
-def _parse_cert(data: PEMInput, what: str) -> Any:
-    from asn1crypto import x509
-
-    from ._pem import der_from_input
-
-    try:
-        der = der_from_input(data, ["CERTIFICATE"])
-    except PEMError as exc:
-        raise PEMError("%s: %s" % (what, exc.message)) from None
-    try:
-        cert = x509.Certificate.load(der, strict=True)
-        tbs = cert["tbs_certificate"]
-        tbs["subject"].native  # noqa: B018 - force the lazy parse inside the try
-        tbs["subject_public_key_info"].dump()
-        tbs["validity"]["not_after"].native  # noqa: B018
-        cert.basic_constraints_value  # noqa: B018
-        cert.key_usage_value  # noqa: B018
-        cert.key_identifier_value  # noqa: B018
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise PEMError("%s: not a valid X.509 certificate (%s)" % (what, exc)) from None
-    return cert
-
-
 def _load_key(data: PEMInput, what: str) -> Any:
     from . import _crypto
 
@@ -248,22 +237,6 @@ def _load_key(data: PEMInput, what: str) -> Any:
         return _crypto.load_private_key(data)
     except PEMError as exc:
         raise PEMError("%s: %s" % (what, exc.message)) from None
-
-
-def _name_label(name: Any) -> str:
-    """A certificate named by its subject for messages: ``'CN=admin'`` (the CN alone when
-    there is one, else the whole subject RFC 4514 style, most specific first)."""
-    short = {"country_name": "C", "state_or_province_name": "ST", "locality_name": "L",
-             "organization_name": "O", "organizational_unit_name": "OU", "common_name": "CN"}
-    parts = []
-    for rdn in name.chosen:
-        for atv in rdn:
-            kind = atv["type"].native
-            parts.append("%s=%s" % (short.get(kind, kind), atv["value"].native))
-    if not parts:
-        return "the certificate with an empty subject"
-    common = [p for p in parts if p.startswith("CN=")]
-    return repr(common[-1] if common else ",".join(reversed(parts)))
 
 
 def _issuer_digest(ca_cert: PEMInput, ca_key: PEMInput) -> Optional[bytes]:
@@ -300,35 +273,40 @@ def _load_issuer(ca_cert: PEMInput, ca_key: PEMInput, now: datetime) -> _Issuer:
                     _ISSUERS.popitem(last=False)
     if now >= issuer.not_after:
         raise SigningError("ca_cert: %s expired on %s; renew the CA first"
-                           % (issuer.label, issuer.not_after.strftime("%Y-%m-%dT%H:%M:%SZ")))
+                           % (issuer.label, _stamp(issuer.not_after)))
     return issuer
 
 
 def _read_issuer(ca_cert: PEMInput, ca_key: PEMInput) -> _Issuer:
-    from . import _asn1
+    from .certinfo import _Cert
 
-    cert = _parse_cert(ca_cert, "ca_cert")
+    if not isinstance(ca_cert, (str, bytes)):
+        raise TypeError("ca_cert must be PEM str or bytes, not %s" % type(ca_cert).__name__)
+    try:
+        cert = _Cert(ca_cert)  # the one certificate loader: every field read and checked
+    except PEMError as exc:
+        raise PEMError("ca_cert: %s" % exc.message) from None
     key = _load_key(ca_key, "ca_key")
-    subject = cert["tbs_certificate"]["subject"]
-    label = _name_label(subject)
-    subject_der = subject.dump()  # parsed and unchanged: the CA's own bytes
-    bc = cert.basic_constraints_value
-    if bc is None or not bc["ca"].native:
+    if not cert.is_ca:
         raise SigningError("ca_cert: %s is not a CA certificate (no basicConstraints CA:TRUE); "
-                           "sign with the CA's certificate" % label)
-    ku = cert.key_usage_value
-    if ku is not None and "key_cert_sign" not in ku.native:
+                           "sign with the CA's certificate" % cert.label)
+    if not cert.may_sign_certs:
         raise SigningError("ca_cert: %s may not sign certificates (keyUsage lacks keyCertSign)"
-                           % label)
-    if key.public_key_info.dump() != cert["tbs_certificate"]["subject_public_key_info"].dump():
+                           % cert.label)
+    if key.public_key_info.dump() != cert.spki_der:
         raise SigningError("ca_key does not match ca_cert (their public keys differ); "
                            "pass the CA's own key")
-    not_after = cert["tbs_certificate"]["validity"]["not_after"].native
-    key_id = cert.key_identifier_value
-    ident = key_id.native if key_id is not None else _asn1.key_identifier(
-        cert["tbs_certificate"]["subject_public_key_info"])
-    return _Issuer(cert, key, subject_der, ident, not_after, bc["path_len_constraint"].native,
-                   label)
+    ident = cert.ski if cert.ski is not None else _ski_of(cert.spki_der)
+    return _Issuer(cert, key, cert.subject_der, ident, cert.not_after_dt, cert.path_len,
+                   cert.label)
+
+
+def _ski_of(spki_der: bytes) -> bytes:
+    from asn1crypto import keys
+
+    from . import _asn1
+
+    return _asn1.key_identifier(keys.PublicKeyInfo.load(spki_der))
 
 
 #: extension OIDs (RFC 5280 4.2.1)
@@ -391,19 +369,19 @@ def _certificate(
     signer_key: Any,
     now: datetime,
     path_len: Optional[int],
+    fields: _Fields,
 ) -> str:
     """Build and sign one certificate; ``subject`` is the Name's DER. Returns PEM."""
     from . import _asn1
     from . import _der as der
     from ._pem import format_pem
 
-    not_before = _asn1.backdated(now, timedelta(microseconds=profile.backdate // 1000))
-    not_after = not_before + timedelta(microseconds=profile.expiry // 1000)
+    not_before, not_after = _validity(now, profile, fields)
     if issuer is not None and not_after > issuer.not_after:
         cut = not_after - issuer.not_after
         if cut > timedelta(days=1):
             _spec.warn("profile %r: notAfter cut to the CA's notAfter %s (%d day%s earlier)"
-                       % (profile.name, issuer.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       % (profile.name, _stamp(issuer.not_after),
                           cut.days, "" if cut.days == 1 else "s"))
         not_after = issuer.not_after
     extensions = _extensions(
@@ -433,6 +411,48 @@ def _certificate(
 
 _EMPTY_NAME = b"\x30\x00"
 
+#: where a profile's expiry and backdate came from, for messages, and the error to raise
+_Fields = Tuple[str, str, type]
+_CA_FIELDS: _Fields = ("ca.expiry", "ca.backdate", CSRSpecError)
+
+
+def _profile_fields(profile: Profile) -> _Fields:
+    where = "signing.default" if profile.name == "default" else (
+        "signing.profiles.%s" % profile.name)
+    return (where + ".expiry", where + ".backdate", SigningConfigError)
+
+
+def _validity(now: datetime, profile: Profile, fields: _Fields) -> Tuple[datetime, datetime]:
+    """(notBefore, notAfter): ``now`` minus the backdate, plus the expiry.
+
+    Both must fall in years 1-9999 (what GeneralizedTime, RFC 5280 4.1.2.5.2,
+    and Python's datetime can hold); outside that, the field that pushed the
+    time out is named.
+    """
+    from . import _asn1
+    from ._duration import format_duration
+
+    expiry_field, backdate_field, error = fields
+    try:
+        not_before = _asn1.backdated(now, timedelta(microseconds=profile.backdate // 1000))
+    except OverflowError:
+        raise error("%s: %s before %s is before the year 1, which no certificate can hold"
+                    % (backdate_field, format_duration(profile.backdate),
+                       _stamp(now.astimezone(timezone.utc)))) from None
+    try:
+        not_after = not_before + timedelta(microseconds=profile.expiry // 1000)
+    except OverflowError:
+        raise error("%s: %s after %s is after the year 9999, which no certificate can hold"
+                    % (expiry_field, format_duration(profile.expiry), _stamp(not_before))) \
+            from None
+    return not_before, not_after
+
+
+def _stamp(moment: datetime) -> str:
+    """RFC 3339 UTC, four-digit year whatever the platform's strftime does with year 1."""
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (moment.year, moment.month, moment.day,
+                                               moment.hour, moment.minute, moment.second)
+
 
 def _intermediate_path_len(profile: Profile, issuer: _Issuer) -> Optional[int]:
     """Check a CA-issuing profile against the issuer's path length; return the new limit."""
@@ -444,7 +464,7 @@ def _intermediate_path_len(profile: Profile, issuer: _Issuer) -> Optional[int]:
                                "(profile %r has ca_constraint.is_ca)" % profile.name)
         if profile.max_path_len is None or profile.max_path_len >= issuer.path_len:
             raise SigningError("profile %r: the new CA needs max_path_len below the issuer's "
-                               "pathlen %d" % (profile.name, issuer.path_len))
+                               "pathlen %s" % (profile.name, _spec.short_int(issuer.path_len)))
     return profile.max_path_len
 
 
@@ -477,7 +497,8 @@ def create_ca(spec: Mapping[str, Any], *, now: Optional[datetime] = None) -> Dic
     )
     if parsed.ca is None:  # the CA's own CSR always requests CA:TRUE
         parsed = replace(parsed, ca=CAOptions(None, None, None))
-    return _key_csr_cert(parsed, profile, None, moment, profile.max_path_len)
+    _validity(moment, profile, _CA_FIELDS)  # before a key is made for nothing
+    return _key_csr_cert(parsed, profile, None, moment, profile.max_path_len, _CA_FIELDS)
 
 
 def _key_csr_cert(
@@ -486,6 +507,7 @@ def _key_csr_cert(
     issuer: Optional[_Issuer],
     now: datetime,
     path_len: Optional[int],
+    fields: _Fields,
 ) -> Dict[str, str]:
     """A new key, its CSR, and its certificate signed by ``issuer`` (None: self-signed)."""
     from . import _asn1, _crypto
@@ -504,6 +526,7 @@ def _key_csr_cert(
         signer_key=issuer.key if issuer is not None else key,
         now=now,
         path_len=path_len,
+        fields=fields,
     )
     return {"cert": cert, "key": key.to_pem(), "csr": format_pem("CERTIFICATE REQUEST", request)}
 
@@ -542,9 +565,10 @@ def issue_cert(
         raise CSRSpecError("ca: a \"ca\" block only applies to a new CA (gencert -initca); "
                            "remove it, or sign with a profile that has ca_constraint")
     chosen = select_profile(config, profile)
+    _validity(moment, chosen, _profile_fields(chosen))  # a config error before the CA's
     issuer = _load_issuer(ca_cert, ca_key, moment)
     path_len = _intermediate_path_len(chosen, issuer)
-    return _key_csr_cert(parsed, chosen, issuer, moment, path_len)
+    return _key_csr_cert(parsed, chosen, issuer, moment, path_len, _profile_fields(chosen))
 
 
 #: asn1crypto GeneralName choice -> RFC 5280 name, for messages.
@@ -574,6 +598,14 @@ def _csr_groups(request: Any) -> Optional[Dict[str, List[object]]]:
                 _spec.warn("csr: a %s SAN is not supported and is left out"
                            % _GENERAL_NAME_KINDS.get(kind, kind))
     return groups if found else None
+
+
+def _invalid_csr(der: bytes, exc: BaseException) -> PEMError:
+    """What a CSR that does not parse is instead (``found CERTIFICATE DER``), in one line."""
+    from .certinfo import _CSR_TYPES as csr_types
+    from .certinfo import _invalid_der
+
+    return _invalid_der(der, "certificate request", csr_types, exc)
 
 
 def _requested_extensions(request: Any, name: str) -> Iterator[Any]:
@@ -635,17 +667,17 @@ def sign_csr(
         signature = request["signature"].native
         groups = _csr_groups(request)
         wants_ca = _csr_requests_ca(request)
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        raise PEMError("csr: not a valid PKCS#10 certificate request (%s)" % exc) from None
-    if key_algo not in ("rsa", "ec"):
-        raise SigningError("csr: %s keys are not supported; use rsa or ecdsa" % key_algo)
-    try:
-        spki_size = spki.bit_size
-        curve = spki.curve if key_algo == "ec" else None
+        if key_algo in ("rsa", "ec"):
+            spki_size = spki.bit_size
+            curve = spki.curve if key_algo == "ec" else None
         scheme = sig_algo.signature_algo
         hash_name = sig_algo.hash_algo
-    except (ValueError, TypeError, KeyError) as exc:
-        raise PEMError("csr: not a valid PKCS#10 certificate request (%s)" % exc) from None
+    except (KpkiliteError, Warning):
+        raise
+    except Exception as exc:  # anything from deep inside asn1crypto: malformed DER
+        raise PEMError("csr: %s" % _invalid_csr(der, exc).message) from None
+    if key_algo not in ("rsa", "ec"):
+        raise SigningError("csr: %s keys are not supported; use rsa or ecdsa" % key_algo)
     if key_algo == "rsa" and spki_size < 2048:
         raise SigningError("csr: the RSA key has %d bits; at least 2048 are required" % spki_size)
     if curve is not None and curve not in _CSR_CURVES:
@@ -658,8 +690,12 @@ def sign_csr(
     if not _crypto.verify_signature(spki, signature, info.dump(), hash_name):
         raise PEMError("csr: the request's self-signature does not verify")
     if hosts is not None:
-        if isinstance(hosts, str):
-            raise TypeError("hosts must be a sequence of str, not a str")
+        if isinstance(hosts, str) or not isinstance(hosts, Sequence):
+            raise TypeError("hosts must be a sequence of str, not %s" % type(hosts).__name__)
+        for host in hosts:
+            if not isinstance(host, str):
+                raise TypeError("hosts must be a sequence of str, not holding %s"
+                                % type(host).__name__)
         check_hosts(hosts, "hosts")
         groups = _asn1.classify_hosts(list(hosts)) if hosts else None
     if len(info["subject"].chosen) == 0 and not groups:
@@ -672,6 +708,7 @@ def sign_csr(
         raise SigningError("csr: the request asks for a CA certificate (basicConstraints "
                            "CA:TRUE) but profile %r does not issue CAs; sign it with a profile "
                            "that has ca_constraint.is_ca" % chosen.name)
+    _validity(moment, chosen, _profile_fields(chosen))
     issuer = _load_issuer(ca_cert, ca_key, moment)
     path_len = _intermediate_path_len(chosen, issuer)
     return _certificate(
@@ -683,4 +720,5 @@ def sign_csr(
         signer_key=issuer.key,
         now=moment,
         path_len=path_len,
+        fields=_profile_fields(chosen),
     )

@@ -5,6 +5,7 @@ Every error table asserts the exact message: messages are part of the interface.
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -355,3 +356,57 @@ def test_parse_csr_spec_gives_a_spec_or_a_typed_error(doc: Any) -> None:
     assert parsed.key_size in csr.KEY_SIZES[parsed.key_algo]
     assert parsed.CN or parsed.names or parsed.hosts
     assert all(isinstance(h, str) and h for h in parsed.hosts)
+
+
+# --- unpaired surrogates and path lengths ------------------------------------------------
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"CN": "\ud800"}, "CN: contains an unpaired surrogate (U+D800) at character 1"),
+    ({"CN": "x", "names": [{"O": "ok"}, {"O": "ab\udc00"}]},
+     "names[1].O: contains an unpaired surrogate (U+DC00) at character 3"),
+    ({"CN": "x", "hosts": ["a.example", "b\udfff.example"]},
+     "hosts[1]: contains an unpaired surrogate (U+DFFF) at character 2"),
+    ({"CN": "x", "ca": {"pathlen": 2**64}},
+     "ca.pathlen: a 20-digit number is too large; at most 2147483647 (Go reads a path length "
+     "as a 32-bit int, and no chain is that deep)"),
+    ({"CN": "x", "ca": {"pathlen": 1e300}},
+     "ca.pathlen: a 301-digit number is too large; at most 2147483647 (Go reads a path length "
+     "as a 32-bit int, and no chain is that deep)"),
+    ({"CN": "x", "ca": {"pathlen": 2**31}},
+     "ca.pathlen: 2147483648 is too large; at most 2147483647 (Go reads a path length as a "
+     "32-bit int, and no chain is that deep)"),
+    ({"CN": "x", "ca": {"pathlen": -(10**5000)}},
+     "ca.pathlen: a 5001-digit number is negative; use 0 with \"pathlenzero\": true, or leave "
+     "it out for no limit"),
+    ({"CN": "x", "key": {"algo": "rsa", "size": 10**5000}},
+     "key.size: a 5001-digit number is not supported for rsa keys; supported sizes: 2048, "
+     "3072, 4096"),
+])
+def test_text_that_cannot_be_utf8_and_numbers_too_large(spec: Dict[str, Any],
+                                                        message: str) -> None:
+    with pytest.raises(CSRSpecError) as info:
+        parse_csr_spec(spec)
+    assert str(info.value) == message
+
+
+def test_the_largest_path_length_is_accepted() -> None:
+    assert parse_csr_spec({"CN": "x", "ca": {"pathlen": 2**31 - 1}}).ca == CAOptions(
+        None, 2**31 - 1, None)
+
+
+@pytest.mark.parametrize("host, ace", [
+    ("\u00df.de", "xn--zca.de"),  # IDNA2008 keeps sharp s (IDNA2003 mapped it to "ss")
+    ("b\u00fccher.de", "xn--bcher-kva.de"),
+    ("B\u00dcCHER.de", "xn--bcher-kva.de"),  # lower-cased
+    ("bu\u0308cher.de", "xn--bcher-kva.de"),  # NFC: u + combining diaeresis
+    ("\u65e5\u672c.jp", "xn--wgv71a.jp"),
+])
+def test_non_ascii_host_hint_is_the_idna2008_a_label(host: str, ace: str) -> None:
+    with pytest.raises(CSRSpecError) as info:
+        parse_csr_spec({"CN": "x", "hosts": [host]})
+    assert str(info.value) == ("hosts[0]: %r: non-ASCII host name; write it in its ASCII form "
+                               "%r" % (host, ace))
+    back = [label[4:].encode("ascii").decode("punycode") if label.startswith("xn--") else label
+            for label in ace.split(".")]
+    assert ".".join(back) == unicodedata.normalize("NFC", host).lower()

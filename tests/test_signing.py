@@ -41,7 +41,9 @@ from hypothesis import strategies as st
 from kpkilite import signing
 from kpkilite.errors import (
     CSRSpecError,
+    KpkiliteError,
     KpkiliteWarning,
+    PEMError,
     SigningConfigError,
     SigningError,
 )
@@ -986,3 +988,153 @@ def test_warnings_point_at_the_callers_line() -> None:
     with pytest.warns(KpkiliteWarning) as record:
         signing.parse_signing_config({"signing": {"default": {"expiry": "1h", "usage": []}}})
     assert [w.filename for w in record] == [__file__]
+
+
+# --- times outside UTCTime's and GeneralizedTime's ranges ----------------------------------
+
+
+@pytest.mark.parametrize("moment, tag, text", [
+    (datetime(1949, 12, 31, 23, 59, 59, tzinfo=UTC), 0x18, b"19491231235959Z"),
+    (datetime(1950, 1, 1, tzinfo=UTC), 0x17, b"500101000000Z"),
+    (datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC), 0x17, b"491231235959Z"),
+    (datetime(2050, 1, 1, tzinfo=UTC), 0x18, b"20500101000000Z"),
+    (datetime(1, 1, 1, tzinfo=UTC), 0x18, b"00010101000000Z"),
+    (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), 0x18, b"99991231235959Z"),
+])
+def test_time_der_uses_utctime_only_for_1950_to_2049(moment: datetime, tag: int,
+                                                     text: bytes) -> None:
+    from kpkilite._asn1 import time_der
+
+    assert time_der(moment) == bytes([tag, len(text)]) + text
+
+
+def test_a_ca_made_in_1949_says_1949() -> None:
+    cert = load_cert(signing.create_ca({"CN": "old"},
+                                       now=datetime(1949, 6, 1, tzinfo=UTC))["cert"])
+    assert cert.not_valid_before_utc == datetime(1949, 5, 31, 23, 55, tzinfo=UTC)
+    assert cert.not_valid_after_utc == datetime(1954, 5, 30, 23, 55, tzinfo=UTC)
+
+
+def test_a_backdate_into_the_1940s_says_the_1940s(ec_ca: Dict[str, str]) -> None:
+    config = {"signing": {"default": {"usages": ["signing"], "backdate": "700000h"}}}
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    cert = load_cert(signing.issue_cert({"CN": "x"}, ca_cert=ec_ca["cert"], ca_key=ec_ca["key"],
+                                        config=config, now=now)["cert"])
+    assert cert.not_valid_before_utc == now - timedelta(hours=700000)
+    assert cert.not_valid_before_utc.year == 1947
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda ca: signing.create_ca({"CN": "x"}, now=datetime(9999, 12, 1, tzinfo=UTC)),
+     CSRSpecError, "ca.expiry: 43800h0m0s after 9999-11-30T23:55:00Z is after the year 9999, "
+     "which no certificate can hold"),
+    (lambda ca: signing.create_ca({"CN": "x"}, now=datetime(1, 1, 1, 0, 1, tzinfo=UTC)),
+     CSRSpecError, "ca.backdate: 5m0s before 0001-01-01T00:01:00Z is before the year 1, which "
+     "no certificate can hold"),
+    (lambda ca: signing.create_ca({"CN": "x", "ca": {"backdate": "2000000h"}},
+                                  now=datetime(200, 1, 1, tzinfo=UTC)),
+     CSRSpecError, "ca.backdate: 2000000h0m0s before 0200-01-01T00:00:00Z is before the year 1, "
+     "which no certificate can hold"),
+    (lambda ca: signing.issue_cert({"CN": "x"}, ca_cert=ca["cert"], ca_key=ca["key"],
+                                   config={"signing": {"default": {"usages": ["signing"],
+                                                                   "expiry": "1000000h"}}},
+                                   now=datetime(9900, 1, 1, tzinfo=UTC)),
+     SigningConfigError, "signing.default.expiry: 1000000h0m0s after "
+     "9899-12-31T23:55:00Z is after the year 9999, which no certificate can hold"),
+    (lambda ca: signing.sign_csr(ca["csr"], ca_cert=ca["cert"], ca_key=ca["key"],
+                                 config={"signing": {"default": {
+                                     "usages": ["cert sign"], "backdate": "1000h",
+                                     "ca_constraint": {"is_ca": True}}}},
+                                 now=datetime(1, 1, 2, tzinfo=UTC)),
+     SigningConfigError, "signing.default.backdate: 1000h0m0s before 0001-01-02T00:00:00Z "
+     "is before the year 1, which no certificate can hold"),
+])
+def test_validity_outside_years_1_to_9999_is_a_typed_error(
+        call: Callable[[Dict[str, str]], Any], error: type, message: str,
+        ec_ca: Dict[str, str]) -> None:
+    with pytest.raises(error) as info:
+        call(ec_ca)
+    assert type(info.value) is error
+    assert str(info.value) == message
+
+
+# --- wrong Python types ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda ca: signing.issue_cert({"CN": "x"}, ca_cert=ca["cert"], ca_key=ca["key"],
+                                   profile=5),  # type: ignore[arg-type]
+     "profile must be a str or None, not int"),
+    (lambda ca: signing.sign_csr(ca["csr"], ca_cert=ca["cert"], ca_key=ca["key"],
+                                 hosts=[1]),  # type: ignore[list-item]
+     "hosts must be a sequence of str, not holding int"),
+    (lambda ca: signing.sign_csr(ca["csr"], ca_cert=ca["cert"], ca_key=ca["key"],
+                                 hosts=5),  # type: ignore[arg-type]
+     "hosts must be a sequence of str, not int"),
+    (lambda ca: signing.issue_cert({"CN": "x"}, ca_cert=5, ca_key=ca["key"]),  # type: ignore
+     "ca_cert must be PEM str or bytes, not int"),
+])
+def test_wrong_python_types_are_type_errors(call: Callable[[Dict[str, str]], Any],
+                                            message: str, ec_ca: Dict[str, str]) -> None:
+    with pytest.raises(TypeError) as info:
+        call(ec_ca)
+    assert type(info.value) is TypeError
+    assert str(info.value) == message
+
+
+# --- corrupt CA certificates -------------------------------------------------------------
+
+
+def _ca_der(ca: Dict[str, str]) -> bytes:
+    return base64.b64decode("".join(ca["cert"].strip().splitlines()[1:-1]))
+
+
+def test_a_corrupt_basic_constraints_is_one_pem_error_line(ec_ca: Dict[str, str]) -> None:
+    der = _ca_der(ec_ca).replace(b"\x30\x03\x01\x01\xff", b"\x30\x03\x01\x80\xff")
+    for call in (lambda: signing.issue_cert({"CN": "x"}, ca_cert=der, ca_key=ec_ca["key"]),
+                 lambda: signing.sign_csr(ec_ca["csr"], ca_cert=der, ca_key=ec_ca["key"],
+                                          config={"signing": {"default": {
+                                              "usages": ["cert sign"],
+                                              "ca_constraint": {"is_ca": True}}}})):
+        with pytest.raises(PEMError) as info:
+            call()
+        assert str(info.value) == ("ca_cert: expected a certificate, found invalid DER: "
+                                   "indefinite-length element must be constructed")
+
+
+def test_a_certificate_given_as_csr_is_named(ec_ca: Dict[str, str]) -> None:
+    with pytest.raises(PEMError) as info:
+        signing.sign_csr(_ca_der(ec_ca), ca_cert=ec_ca["cert"], ca_key=ec_ca["key"])
+    assert str(info.value) == "csr: expected a certificate request, found CERTIFICATE DER"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_mutated_ca_certificates_raise_only_kpkilite_errors(
+        data: st.DataObject, ec_ca: Dict[str, str]) -> None:
+    """Any byte of the CA's DER changed, dropped or inserted: a result or a kpkilite error
+    whose message is one line, from issue_cert and sign_csr alike."""
+    der = bytearray(_ca_der(ec_ca))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(der) - 1))
+        how = data.draw(st.sampled_from(["set", "drop", "insert"]))
+        if how == "set":
+            der[at] = data.draw(st.integers(0, 255))
+        elif how == "drop":
+            del der[at]
+        else:
+            der.insert(at, data.draw(st.integers(0, 255)))
+    mutated = bytes(der)
+    config = {"signing": {"default": {"usages": ["cert sign"], "expiry": "1h",
+                                      "ca_constraint": {"is_ca": True}}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KpkiliteWarning)
+        for call in (lambda: signing.issue_cert({"CN": "x"}, ca_cert=mutated, ca_key=ec_ca["key"],
+                                                config=config),
+                     lambda: signing.sign_csr(ec_ca["csr"], ca_cert=mutated, ca_key=ec_ca["key"],
+                                              config=config)):
+            try:
+                call()
+            except KpkiliteError as exc:
+                assert "\n" not in str(exc)
+                assert "asn1crypto" not in str(exc)
