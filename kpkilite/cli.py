@@ -63,6 +63,10 @@ def _guess_flag(name: str, command: Command) -> Optional[str]:
     return closest(name, names)
 
 
+#: the most digits an integer flag takes (no count or level needs more; int() refuses > 4300)
+_INT_DIGITS = 9
+
+
 def parse_flags(command: Command, argv: Sequence[str]) -> Tuple[Dict[str, Any], List[str]]:
     """Split ``argv`` into flag values and positional arguments (Go flag spelling)."""
     table = {f.name: f for f in command.flags}
@@ -108,6 +112,10 @@ def parse_flags(command: Command, argv: Sequence[str]) -> Tuple[Dict[str, Any], 
             if not (value.isascii() and value.isdigit()):
                 raise UsageError("%s: -%s takes a whole number, got %r"
                                  % (command.name, name, value))
+            if len(value.lstrip("0")) > _INT_DIGITS:
+                shown = value if len(value) <= 20 else "a %d-digit number" % len(value)
+                raise UsageError("%s: -%s %s is too large (at most %d digits)"
+                                 % (command.name, name, shown, _INT_DIGITS))
             opts[name] = int(value)
         else:
             opts[name] = value
@@ -128,11 +136,32 @@ class _HelpRequested(Exception):
 
 
 def _read_input(path: str, what: str) -> bytes:
-    from .files import read_file
+    """The bytes of ``path`` (``-`` is stdin), at most 16 MiB (files.MAX_INPUT)."""
+    from .files import read_file, read_limited
 
-    if path == "-":
-        return sys.stdin.buffer.read()
-    return read_file(path, what)
+    if path != "-":
+        return read_file(path, what)
+    stream = sys.stdin
+    if stream is None:
+        raise Failure("stdin is closed; there is no %s to read (give a FILE, or pipe it in)"
+                      % what)
+    binary = getattr(stream, "buffer", None)
+    try:
+        if binary is not None:
+            return read_limited(binary, "<stdin>", what)
+        text = stream.read(MAX_TEXT)
+    except ValueError:  # "I/O operation on closed file"
+        raise Failure("stdin is closed; there is no %s to read (give a FILE, or pipe it in)"
+                      % what) from None
+    except OSError as exc:
+        raise Failure("<stdin>: cannot read %s (%s)" % (what, exc.strerror or exc)) from None
+    if len(text) >= MAX_TEXT:
+        raise Failure("<stdin>: larger than 16 MiB; not a %s" % what)
+    return str(text).encode("utf-8", "surrogateescape")
+
+
+#: characters read from a text-only stdin (one without a binary buffer)
+MAX_TEXT = 16 * 1024 * 1024
 
 
 def _json_error_message(name: str, text: str, exc: json.JSONDecodeError) -> str:
@@ -171,13 +200,67 @@ def load_json(path: str, what: str = "JSON file", empty_hint: str = "") -> Any:
     if not text.strip():
         raise Failure("%s: empty input, expected a JSON object%s" % (name, empty_hint))
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        doc = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise Failure(_json_error_message(name, text, exc)) from None
     except ValueError as exc:
         raise Failure("%s: invalid JSON value %s" % (name, exc)) from None
     except RecursionError:
         raise Failure("%s: JSON nested too deeply" % name) from None
+    bad = _surrogate_path(doc)
+    if bad is not None:
+        raise Failure("%s: %s: contains an unpaired surrogate (a lone \\ud800-\\udfff escape), "
+                      "which is not text" % (name, bad))
+    return doc
+
+
+def load_json_object(path: str, what: str, empty_hint: str = "") -> Dict[str, Any]:
+    """:func:`load_json` for a document that must be a JSON object (a spec or config)."""
+    from ._spec import json_type
+
+    doc = load_json(path, what, empty_hint)
+    if not isinstance(doc, dict):
+        name = "<stdin>" if path == "-" else path
+        raise Failure("%s: expected a JSON object (a %s), got %s" % (name, what, json_type(doc)))
+    return doc
+
+
+#: the most digits of a JSON integer (no field takes more; Python's int() refuses > 4300)
+_JSON_INT_DIGITS = 1000
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits) > _JSON_INT_DIGITS:
+        raise ValueError("%d-digit integer is too large" % len(digits.lstrip("-")))
+    return int(digits)
+
+
+def _surrogate_path(doc: Any) -> Optional[str]:
+    """The JSON path of the first string (or key) holding an unpaired surrogate, or None."""
+    stack: List[Tuple[str, Any]] = [("", doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not _encodes(value):
+                return path or "the document"
+        elif isinstance(value, dict):
+            for key in reversed(list(value)):
+                where = "%s.%s" % (path, key) if path else key
+                if not _encodes(key):
+                    return "a key of %s" % (path or "the top-level object")
+                stack.append((where, value[key]))
+        elif isinstance(value, list):
+            stack.extend(("%s[%d]" % (path, i), item) for i, item in reversed(
+                list(enumerate(value))))
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _go_json(obj: Any, indent: Optional[int] = None) -> str:
@@ -193,16 +276,24 @@ def _go_json(obj: Any, indent: Optional[int] = None) -> str:
 
 
 def _prefixed(exc: KpkiliteError, prefixes: Mapping[str, str]) -> NoReturn:
-    """Name the file behind an argument: ``ca_key: ...`` -> ``-ca-key ca.pem: ...``."""
+    """Name the file behind an argument: ``ca_key: ...`` -> ``-ca-key ca.pem: ...``.
+
+    One substitution pass over the library's message (the parameter name at its
+    start, ``ca_cert``/``ca_key`` anywhere), so a file name that itself holds
+    ``ca_cert`` is never substituted again.
+    """
     message = exc.message if isinstance(exc, InputError) else str(exc)
     message = _HOSTS_ITEM.sub("-hostname: ", message) if "hosts" in prefixes else message
-    for arg, label in prefixes.items():
-        if message.startswith(arg + ": ") or message.startswith(arg + " "):
-            message = label + message[len(arg):]
-            break
-    for arg in ("ca_cert", "ca_key"):  # parameter names later in the text ("... match ca_cert")
-        if arg in prefixes:
-            message = re.sub(r"\b%s\b" % arg, prefixes[arg].replace("\\", "\\\\"), message)
+    alternatives = []
+    if prefixes:
+        names = "|".join(re.escape(a) for a in sorted(prefixes, key=len, reverse=True))
+        alternatives.append(r"\A(?P<lead>%s)(?=: | )" % names)
+    inner = [a for a in ("ca_cert", "ca_key") if a in prefixes]  # "... match ca_cert"
+    if inner:
+        alternatives.append(r"\b(?P<inner>%s)\b" % "|".join(inner))
+    if alternatives:
+        message = re.sub("|".join(alternatives),
+                         lambda m: prefixes[m.group("lead") or m.group("inner")], message)
     raise Failure(message) from exc
 
 
@@ -222,7 +313,7 @@ def _signing_inputs(opts: Dict[str, Any], command: str) -> Tuple[bytes, bytes, O
 
     ca_cert = read_file(opts["ca"], "CA certificate")
     ca_key = read_file(opts["ca-key"], "CA key")
-    config = load_json(opts["config"], "signing config") if opts["config"] else None
+    config = load_json_object(opts["config"], "signing config") if opts["config"] else None
     return ca_cert, ca_key, config
 
 
@@ -285,14 +376,14 @@ def _cmd_gencert(opts: Dict[str, Any], args: List[str]) -> int:
         if opts["ca"] or opts["ca-key"]:
             raise UsageError("gencert: -initca makes a new self-signed CA with a new key; drop "
                              "-ca/-ca-key (re-signing a CA with its existing key is not supported)")
-        spec = _spec_with_hosts(load_json(spec_path, "CSR spec"), hosts)
+        spec = _spec_with_hosts(load_json_object(spec_path, "CSR spec"), hosts)
         try:
             result = signing.create_ca(spec)
         except CSRSpecError as exc:
             raise _spec_error(spec_path, hosts, exc) from None
     else:
         ca_cert, ca_key, config = _signing_inputs(opts, "gencert")
-        spec = _spec_with_hosts(load_json(spec_path, "CSR spec"), hosts)
+        spec = _spec_with_hosts(load_json_object(spec_path, "CSR spec"), hosts)
         try:
             result = signing.issue_cert(spec, ca_cert=ca_cert, ca_key=ca_key, config=config,
                                         profile=opts["profile"])
@@ -311,7 +402,7 @@ def _cmd_genkey(opts: Dict[str, Any], args: List[str]) -> int:
     from .errors import CSRSpecError
 
     spec_path = args[0]
-    spec = load_json(spec_path, "CSR spec")
+    spec = load_json_object(spec_path, "CSR spec")
     try:
         result = signing.create_ca(spec) if opts["initca"] else csr.generate_csr(spec)
     except CSRSpecError as exc:
@@ -455,6 +546,8 @@ def _cmd_cron(opts: Dict[str, Any], args: List[str]) -> int:
     else:
         start = datetime.now(timezone.utc)
     count = opts["n"]
+    if count > _CRON_MAX_N:
+        raise UsageError("cron: -n %d is too many; at most %d" % (count, _CRON_MAX_N))
     times = list(itertools.islice(cron.iter_fire_times(schedule, start, tz=tz), count))
     _out("".join(t.isoformat() + "\n" for t in times))
     if len(times) < count:
@@ -462,6 +555,10 @@ def _cmd_cron(opts: Dict[str, Any], args: List[str]) -> int:
              "and at year 9999)\n" % (PROG, "no further fire time" if times else "no fire time",
                                       start.isoformat()))
     return 0
+
+
+#: the most fire times ``cron -n`` prints (about 70 days of an every-minute schedule)
+_CRON_MAX_N = 100000
 
 
 def _parse_label_pairs(text: str) -> Dict[str, str]:

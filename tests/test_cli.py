@@ -121,6 +121,23 @@ def ec_ca() -> Dict[str, str]:
                               "ca": {"expiry": "87600h"}})
 
 
+def _der_of(pem: str) -> str:
+    """The DER of a PEM certificate, as latin-1 text (pristine's files are written as text)."""
+    import base64
+
+    body = "".join(pem.strip().splitlines()[1:-1])
+    return base64.b64decode(body).decode("latin-1")
+
+
+def _mutated_basic_constraints(pem: str) -> str:
+    from kpkilite._pem import format_pem
+
+    der = _der_of(pem).encode("latin-1")
+    bc = b"\x30\x03\x01\x01\xff"  # SEQUENCE { BOOLEAN TRUE }: CA:TRUE without pathlen
+    assert der.count(bc) == 1
+    return format_pem("CERTIFICATE", der.replace(bc, b"\x30\x03\x01\x80\xff"))
+
+
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory, ec_ca: Dict[str, str],
              other_ca: Dict[str, str]) -> Path:
@@ -162,9 +179,26 @@ def pristine(tmp_path_factory: pytest.TempPathFactory, ec_ca: Dict[str, str],
         "key-is-cert.json": json.dumps({"cert": leaf["cert"], "key": leaf["cert"]}),
         "leaf-bundle.json": json.dumps(leaf),
         "other-ca-bundle.json": json.dumps(other_ca),
+        "list.json": "[]", "null.json": "null", "string.json": '"x"', "one.json": "1",
+        "surrogate-cn.json": '{"CN": "\\ud800"}',
+        "surrogate-o.json": '{"CN": "x", "names": [{"O": "ok"}, {"O": "a\\udc00"}]}',
+        "surrogate-key.json": '{"CN": "x", "\\ud800": 1}',
+        "surrogate-pem.json": '{"cert": "\\ud800"}',
+        "huge-int.json": '{"CN": "x", "ca": {"pathlen": %s}}' % ("9" * 1001),
+        "pathlen-2-64.json": '{"CN": "x", "ca": {"pathlen": 18446744073709551616}}',
+        "pathlen-1e300.json": '{"CN": "x", "ca": {"pathlen": 1e300}}',
+        "max-path-len.json": json.dumps({"signing": {"default": {
+            "usages": ["cert sign"], "expiry": "1h",
+            "ca_constraint": {"is_ca": True, "max_path_len": 2**31}}}}),
+        # names that look like the library's parameter names (one substitution pass)
+        "ca_key.pem": ec_ca["cert"], "ca_cert.pem": other_ca["key"],
+        # the CA with its basicConstraints BOOLEAN made an indefinite-length primitive
+        "bad-bc-ca.pem": _mutated_basic_constraints(ec_ca["cert"]),
+        "ca.der": _der_of(ec_ca["cert"]),
     }
     for name, text in files.items():
-        (d / name).write_bytes(text.encode("latin-1" if name == "latin1.json" else "utf-8"))
+        latin = name in ("latin1.json", "ca.der")
+        (d / name).write_bytes(text.encode("latin-1" if latin else "utf-8"))
     (d / "leaf-key.pem").chmod(0o600)
     (d / "ca-key.pem").chmod(0o600)
     return d
@@ -661,6 +695,79 @@ BAD_INPUTS: List[Tuple[str, List[str], bytes, int, str]] = [
     ("json-leaf-over-ca-key", ["json", "-bare", "-f", "leaf-bundle.json", "ca"], b"", 1,
      "ca-key.pem: refusing to overwrite an existing CA private key (every certificate it "
      "signed would be orphaned); move it away first, or use -force"),
+    # a spec or config that is JSON but not an object
+    ("config-list", GENCERT[:3] + ["-config=list.json", "leaf.json"], b"", 1,
+     "list.json: expected a JSON object (a signing config), got a list"),
+    ("config-null", GENCERT[:3] + ["-config=null.json", "leaf.json"], b"", 1,
+     "null.json: expected a JSON object (a signing config), got null"),
+    ("spec-list", ["gencert", "-initca", "list.json"], b"", 1,
+     "list.json: expected a JSON object (a CSR spec), got a list"),
+    ("spec-string", ["gencert", "-initca", "string.json"], b"", 1,
+     "string.json: expected a JSON object (a CSR spec), got a string"),
+    ("spec-number-genkey", ["genkey", "one.json"], b"", 1,
+     "one.json: expected a JSON object (a CSR spec), got a number"),
+    ("spec-null-stdin", GENCERT + ["-"], b"null", 1,
+     "<stdin>: expected a JSON object (a CSR spec), got null"),
+    # unpaired surrogates (JSON "\ud800" escapes) anywhere in a document
+    ("surrogate-cn", ["gencert", "-initca", "surrogate-cn.json"], b"", 1,
+     "surrogate-cn.json: CN: contains an unpaired surrogate (a lone \\ud800-\\udfff escape), "
+     "which is not text"),
+    ("surrogate-names-o", ["genkey", "surrogate-o.json"], b"", 1,
+     "surrogate-o.json: names[1].O: contains an unpaired surrogate (a lone \\ud800-\\udfff "
+     "escape), which is not text"),
+    ("surrogate-key", ["genkey", "surrogate-key.json"], b"", 1,
+     "surrogate-key.json: a key of the top-level object: contains an unpaired surrogate (a "
+     "lone \\ud800-\\udfff escape), which is not text"),
+    ("surrogate-json-bare", ["json", "-bare", "-f", "surrogate-pem.json", "out"], b"", 1,
+     "surrogate-pem.json: cert: contains an unpaired surrogate (a lone \\ud800-\\udfff "
+     "escape), which is not text"),
+    ("surrogate-json-stdout", ["json", "-bare", "-stdout"], b'{"key": "\\udfff"}', 1,
+     "<stdin>: key: contains an unpaired surrogate (a lone \\ud800-\\udfff escape), which "
+     "is not text"),
+    # numbers
+    ("json-int-1001-digits", ["gencert", "-initca", "huge-int.json"], b"", 1,
+     "huge-int.json: invalid JSON value 1001-digit integer is too large"),
+    ("pathlen-2-64", ["gencert", "-initca", "pathlen-2-64.json"], b"", 1,
+     "pathlen-2-64.json: ca.pathlen: a 20-digit number is too large; at most 2147483647 (Go "
+     "reads a path length as a 32-bit int, and no chain is that deep)"),
+    ("pathlen-1e300", ["gencert", "-initca", "pathlen-1e300.json"], b"", 1,
+     "pathlen-1e300.json: ca.pathlen: a 301-digit number is too large; at most 2147483647 "
+     "(Go reads a path length as a 32-bit int, and no chain is that deep)"),
+    ("max-path-len-2-31", GENCERT[:3] + ["-config=max-path-len.json", "leaf.json"], b"", 1,
+     "max-path-len.json: signing.default.ca_constraint.max_path_len: 2147483648 is too "
+     "large; at most 2147483647 (Go reads a path length as a 32-bit int, and no chain is "
+     "that deep)"),
+    ("int-flag-5000-digits", ["cron", "* * * * *", "-n", "9" * 5000], b"", 2,
+     "cron: -n a 5000-digit number is too large (at most 9 digits)"),
+    ("int-flag-10-digits", ["cron", "* * * * *", "-n=1234567890"], b"", 2,
+     "cron: -n 1234567890 is too large (at most 9 digits)"),
+    ("cron-n-too-many", ["cron", "* * * * *", "-n", "100001"], b"", 2,
+     "cron: -n 100001 is too many; at most 100000"),
+    # file names holding the library's parameter names are substituted once
+    ("param-names-in-file-names", ["gencert", "-ca", "ca_key.pem", "-ca-key", "ca_cert.pem",
+                                   "leaf.json"], b"", 1,
+     "-ca-key ca_cert.pem does not match -ca ca_key.pem (their public keys differ); pass "
+     "the CA's own key"),
+    # corrupt CA certificates and the wrong DER: one line, saying what it is
+    ("ca-corrupt-basic-constraints", ["gencert", "-ca=bad-bc-ca.pem", "-ca-key=ca-key.pem",
+                                      "leaf.json"], b"", 1,
+     "-ca bad-bc-ca.pem: expected a certificate, found invalid DER: indefinite-length "
+     "element must be constructed"),
+    ("sign-ca-corrupt-basic-constraints", ["sign", "-ca=bad-bc-ca.pem", "-ca-key=ca-key.pem",
+                                           "leaf.csr"], b"", 1,
+     "-ca bad-bc-ca.pem: expected a certificate, found invalid DER: indefinite-length "
+     "element must be constructed"),
+    ("sign-cert-der-as-csr", SIGN + ["ca.der"], b"", 1,
+     "ca.der: expected a certificate request, found CERTIFICATE DER"),
+    # inputs too large to be what they should be
+    ("certinfo-dev-zero", ["certinfo", "-cert", "/dev/zero"], b"", 1,
+     "/dev/zero: larger than 16 MiB; not a certificate"),
+    ("initca-dev-zero", ["gencert", "-initca", "/dev/zero"], b"", 1,
+     "/dev/zero: larger than 16 MiB; not a CSR spec"),
+    ("ca-dev-zero", ["gencert", "-ca=/dev/zero", "-ca-key=ca-key.pem", "leaf.json"], b"", 1,
+     "/dev/zero: larger than 16 MiB; not a CA certificate"),
+    ("json-f-dev-zero", ["json", "-bare", "-f", "/dev/zero", "out"], b"", 1,
+     "/dev/zero: larger than 16 MiB; not a JSON input"),
 ]
 
 
@@ -826,3 +933,51 @@ def test_cron_says_when_a_schedule_never_fires() -> None:
     assert (proc.returncode, proc.stdout) == (0, "")
     assert proc.stderr == ("kpkilite: cron: no fire time after 2026-01-01T00:00:00+00:00 (the "
                            "search stops 5 years ahead, as Kubernetes', and at year 9999)\n")
+
+
+# --- closed streams, special files, races ----------------------------------------------------
+
+
+@pytest.mark.parametrize("argv, what", [
+    (["gencert", "-initca", "-"], "CSR spec"),
+    (["json", "-bare", "x"], "JSON input"),
+    (["certinfo", "-cert", "-"], "certificate"),
+    (["sign", "-ca=ca.pem", "-ca-key=ca-key.pem", "-"], "CSR"),
+])
+def test_closed_stdin_is_one_line(argv: List[str], what: str, workdir: Path) -> None:
+    before = snapshot(workdir)
+    proc = subprocess.run([sys.executable, "-m", "kpkilite", *argv], cwd=str(workdir),
+                          capture_output=True, stdin=subprocess.DEVNULL,
+                          preexec_fn=lambda: os.close(0),
+                          timeout=60, env=_env())
+    assert proc.stderr.decode() == ("kpkilite: stdin is closed; there is no %s to read (give a "
+                                    "FILE, or pipe it in)\n" % what)
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    assert snapshot(workdir) == before
+
+
+def test_a_fifo_output_is_refused_without_reading_it(workdir: Path) -> None:
+    """json -bare must lstat an existing output before reading it: a FIFO would block."""
+    os.mkfifo(workdir / "ff-key.pem")
+    before = snapshot(workdir)
+    proc = kpki("json", "-bare", "-f", "other-ca-bundle.json", "ff", cwd=workdir)  # 60 s cap
+    assert proc.stderr.decode() == ("kpkilite: ff-key.pem: is a FIFO (named pipe), not a "
+                                    "regular file; refusing to replace it\n")
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    assert snapshot(workdir) == before
+
+
+def test_a_fifo_input_is_read_like_cat(workdir: Path) -> None:
+    """Process substitution (``-config <(...)``) hands over a FIFO: it must still work."""
+    fifo = workdir / "config.fifo"
+    os.mkfifo(fifo)
+    config = (workdir / "ec-config.json").read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "kpkilite", "gencert", "-ca=ca.pem",
+                             "-ca-key=ca-key.pem", "-config", str(fifo), "leaf.json"],
+                            cwd=str(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=_env())
+    with open(fifo, "wb") as fh:
+        fh.write(config)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (0, b"")
+    assert set(json.loads(out)) == {"cert", "key", "csr"}
