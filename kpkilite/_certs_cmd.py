@@ -18,7 +18,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
-from ._duration import utc_now
 from ._layouts import LAYOUTS, CertDef, KubeadmParams, kubeadm_table
 from .errors import CSRSpecError, FileError
 
@@ -103,7 +102,9 @@ def check_expiration(
         The leaves (and kubeconfig files) sorted by name, then the CAs sorted by name.
 
     Raises:
-        FileError: no certificate set in ``directory``; a kubeconfig of another shape.
+        FileError: no certificate set in ``directory``; a kubeconfig of another shape; a
+            file that is not a regular file (a FIFO, a device, or a symlink to one) or
+            is larger than 1 MiB (it is never read).
         PEMError: a certificate does not parse.
     """
     from . import cluster
@@ -252,7 +253,9 @@ def renew_certs(
     Raises:
         CSRSpecError: an unknown name (the message lists the known ones).
         FileError: a certificate or its CA's key is missing (an external CA cannot renew);
-            the directory holds the other layout's CA files as well.
+            the directory holds the other layout's CA files as well; a file of the set
+            is not a regular file or is larger than 1 MiB.
+        SigningConfigError: a bad ``expiry``; ``now`` within 5 minutes of the year 1.
     """
     from . import cluster
     from .certinfo import key_matches_cert  # noqa: F401 - loads the backend early
@@ -260,7 +263,8 @@ def renew_certs(
 
     if isinstance(names, str):
         raise TypeError("names must be a sequence of str, not a str")
-    moment = utc_now(now)
+    moment = cluster._clock(now)
+    cluster._check_window(moment, None)  # a leaf's notAfter is cut to its CA's
     path = os.fspath(directory)
     layout = detect_layout(path, layout)
     table = _table(path, layout, kubeconfig_dir)
@@ -278,7 +282,9 @@ def renew_certs(
     if expiry is None:
         expiry = "8760h" if layout == "kubeadm" else "87600h"
     cluster._check_foreign_layout(path, layout)
+    signers = [c for c in table if any(c.name == leaf.signer for leaf in chosen)]
     with cluster._locked(path):
+        cluster._refuse_special(cluster._all_paths(path, chosen + signers))
         cluster._remove_litter(path, table)
         cluster._recover(path)
         plans, specs, cas = [], {}, {}

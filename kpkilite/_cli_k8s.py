@@ -10,7 +10,7 @@ import re
 import sys
 from typing import Any, Dict, List
 
-from ._cmd import Command, Failure, Flag, UsageError
+from ._cmd import Command, Failure, Flag, UsageError, out
 
 __all__ = ["COMMAND"]
 
@@ -30,6 +30,39 @@ _FLAG_OF = (
     (re.compile(r"\Arenew: "), "--renew: "),
     (re.compile(r"\Akubeconfig_dir: "), "--kubeconfig-dir: "),
 )
+
+
+#: str flags whose empty value (``--renew "$UNSET"``) is refused: flag -> what to give instead.
+#: (An empty --hosts is accepted: no extra hosts, as cfssl's empty -hostname.)
+_NOT_EMPTY = (
+    ("dir", "give a directory, or leave out --dir for the current one"),
+    ("layout", "give chapter or kubeadm"),
+    ("algo", "give rsa or ecdsa"),
+    ("expiry", "give a Go duration such as 8760h"),
+    ("renew-before", "give a Go duration such as 720h"),
+    ("node-name", "give the node's name"),
+    ("node-ip", "give the node's IP address"),
+    ("service-cidr", "give a CIDR such as 10.96.0.0/12, or leave the flag out"),
+    ("cluster-domain", "give a DNS domain such as cluster.local, or leave the flag out"),
+    ("control-plane-endpoint", "give HOST[:PORT], or leave the flag out"),
+    ("kubeconfig-dir", "give a directory, or leave the flag out for the parent of --dir"),
+    ("renew", "give certificate names (comma-separated) or all"),
+)
+
+
+def _check_not_empty(opts: Dict[str, Any]) -> None:
+    """An empty value is almost always an unset shell variable: refuse it, never guess."""
+    for name, hint in _NOT_EMPTY:
+        if opts.get(name) == "":
+            raise UsageError("k8s-pki: --%s is empty (an unset shell variable?); %s"
+                             % (name, hint))
+
+
+def _names(value: str) -> List[str]:
+    names = [n.strip() for n in value.split(",")]
+    if "" in names:
+        raise UsageError("k8s-pki: --renew %r: empty name between commas; write a,b" % value)
+    return names
 
 
 def _hosts(value: str) -> List[str]:
@@ -56,23 +89,25 @@ def _cmd_k8s_pki(opts: Dict[str, Any], args: List[str]) -> int:
     from . import cluster
     from .errors import KpkiliteError
 
+    _check_not_empty(opts)
     hosts = _hosts(opts["hosts"]) if opts["hosts"] else []
     algo = (opts["algo"] or "rsa").lower()
     directory = opts["dir"] or "."
     layout = opts["layout"]
-    if opts["check-expiration"] and opts["renew"]:
+    if opts["check-expiration"] and opts["renew"] is not None:
         raise UsageError("k8s-pki: --check-expiration and --renew cannot be used together")
+    names = _names(opts["renew"]) if opts["renew"] is not None else None
+    if sys.stdout is None:  # ">&-": fail before anything is written, not after
+        out("")
     try:
         if opts["check-expiration"]:
             from datetime import datetime, timezone
 
             infos = cluster.check_expiration(directory, layout=layout,
                                              kubeconfig_dir=opts["kubeconfig-dir"])
-            sys.stdout.write(cluster.format_expiration(infos, now=datetime.now(timezone.utc)))
-            sys.stdout.flush()
+            out(cluster.format_expiration(infos, now=datetime.now(timezone.utc)))
             return 0
-        if opts["renew"]:
-            names = [n.strip() for n in opts["renew"].split(",")]
+        if names is not None:
             results = cluster.renew_certs(directory, names, layout=layout,
                                           kubeconfig_dir=opts["kubeconfig-dir"],
                                           expiry=opts["expiry"])
@@ -95,8 +130,10 @@ def _cmd_k8s_pki(opts: Dict[str, Any], args: List[str]) -> int:
         else "NAME-key.pem"
     summary = "%s: %d created, %d renewed, %d kept (keys %s, mode 0600)" % (
         directory, counts["created"], counts["renewed"], counts["kept"], keys)
-    sys.stdout.write("\n".join(lines + [summary]) + "\n")
-    sys.stdout.flush()
+    try:
+        out("\n".join(lines + [summary]) + "\n")
+    except Failure as exc:  # the files are in place; only the report is lost
+        raise Failure("%s; the certificate files were written all the same" % exc) from None
     return 0
 
 

@@ -7,10 +7,16 @@ with the same inputs and it writes nothing.
 
 The rules, in the order they are applied:
 
-1. Every input is validated before anything is generated or written, and the
-   directory must not hold another layout's CA files (``ca.crt``/``ca.key`` and
-   the other kubeadm CAs, or ``ca.pem``/``ca-key.pem``): a run with the wrong
-   layout would otherwise add a second, unrelated CA beside the first.
+1. Every input is validated before anything is generated or written (``now``
+   included: a new CA must end by the year 9999), and the directory must not
+   hold another layout's CA files (``ca.crt``/``ca.key`` and the other kubeadm
+   CAs, or ``ca.pem``/``ca-key.pem``): a run with the wrong layout would
+   otherwise add a second, unrelated CA beside the first. A file of the set that
+   is a FIFO, a device, a socket or a directory is an error naming it: it is
+   never read (a FIFO would hang the run) nor replaced. Only regular files (or
+   symlinks to them) of at most 1 MiB are read; a symlink to anything else, or a
+   larger file, is unusable: a leaf is re-issued, a CA is an error as any
+   unusable CA (``force`` replaces it).
 2. The CA is reused whenever it exists and works. A CA certificate without its
    key, a key without its certificate, a key that does not match, a certificate
    that is not a CA or has expired: each is an error naming the file, unless
@@ -44,6 +50,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -130,6 +137,8 @@ class _Options:
     specs: Dict[str, Dict[str, Any]]
     groups: Dict[str, Dict[str, List[object]]]
     table: Tuple[CertDef, ...] = ()
+    #: the parameter a new CA's validity comes from, as given, and in ns
+    ca_span: Tuple[str, str, int] = ("", "", 0)
 
 
 @dataclass
@@ -139,6 +148,8 @@ class _Plan:
     reason: str = ""
     not_after: Optional[datetime] = None
     bundle: Dict[str, str] = field(default_factory=dict)
+    #: a kept CA's certificate and key, as read when it was checked
+    ca_files: Optional[Tuple[bytes, bytes]] = None
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -202,8 +213,10 @@ def _check_options(
         parse_csr_spec(spec)  # the table and the hosts together: raises CSRSpecError
         specs[cdef.name] = spec
         groups[cdef.name] = classify_hosts(wanted)
+    ca_span = ("ca_expiry", ca_expiry, ca_expiry_ns) if ca_expiry_ns >= expiry_ns else (
+        "expiry", expiry, expiry_ns)
     return _Options(algo, size, expiry_ns, max(ca_expiry_ns, expiry_ns), renew_ns,
-                    renew_before, specs, groups, tuple(table))
+                    renew_before, specs, groups, tuple(table), ca_span)
 
 
 def _a_third(ns: int) -> str:
@@ -234,14 +247,99 @@ def _mode(part: str) -> int:
     return 0o600 if part in _SECRET_PARTS else 0o644
 
 
-def _read_optional(path: str) -> Optional[bytes]:
+#: The most bytes read from one file of the set (PEM files and kubeconfigs are a few KB).
+MAX_FILE = 1024 * 1024
+#: ... and from the journal, which holds every new file of a run.
+_MAX_JOURNAL = 16 * MAX_FILE
+
+_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO (named pipe)",
+          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket"}
+
+
+class _Unusable(FileError):
+    """A file of the set that is there but cannot be one: not a regular file, or too large.
+
+    ``what`` is the message without the path (``is a FIFO (named pipe), not a
+    regular file``); ``special`` is True when the path itself (not a symlink's
+    target) is not a regular file, which no atomic write replaces.
+    """
+
+    def __init__(self, path: str, what: str, special: bool) -> None:
+        super().__init__("%s: %s" % (path, what))
+        self.path = path
+        self.what = what
+        self.special = special
+
+
+def _kind(mode: int) -> str:
+    return _KINDS.get(stat.S_IFMT(mode), "a special file")
+
+
+def _special(path: str) -> Optional[str]:
+    """Why ``path`` itself cannot be replaced by a file ("is a FIFO ..."), or None when it
+    is a regular file, a symlink, or missing."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return None
+    return "is %s, not a regular file" % _kind(mode)
+
+
+def _read_optional(path: str, limit: int = MAX_FILE) -> Optional[bytes]:
+    """A file of the set: its bytes, or None when it does not exist.
+
+    Only a regular file (or a symlink to one) of at most ``limit`` bytes is read:
+    a FIFO would hang the run and ``/dev/zero`` would eat memory, so anything
+    else is never opened for reading (a FIFO's open would block too).
+
+    Raises:
+        _Unusable: the path is not a regular file, or is larger than ``limit``.
+        FileError: the file cannot be read (permissions, a file where a directory
+            should be, ...).
+    """
+    try:
+        info = os.lstat(path)
+        link = stat.S_ISLNK(info.st_mode)
+        if link:
+            info = os.stat(path)
+    except FileNotFoundError:
+        return None  # a dangling symlink is a missing file: it is replaced like one
+    except OSError as exc:
+        raise FileError("%s: cannot read (%s)" % (path, exc.strerror)) from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "is a symlink to %s" % _kind(info.st_mode) if link else "is %s" % _kind(
+            info.st_mode)
+        raise _Unusable(path, what + ", not a regular file", not link)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise FileError("%s: cannot read (%s)" % (path, exc.strerror)) from None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            mode = os.fstat(fd).st_mode  # swapped for something else since the stat?
+            data = fh.read(limit + 1) if stat.S_ISREG(mode) else None
+        except OSError as exc:
+            raise FileError("%s: cannot read (%s)" % (path, exc.strerror)) from None
+    if data is None:
+        raise _Unusable(path, "is %s, not a regular file" % _kind(mode), not link)
+    if len(data) > limit:
+        raise _Unusable(path, "is larger than %d MiB, too large for a file of the set"
+                        % (limit // MAX_FILE), False)
+    return data
+
+
+def _read_usable(path: str) -> Tuple[Optional[bytes], str]:
+    """``(bytes or None, "")``, or ``(None, why)`` for a file that is there but unusable."""
+    try:
+        return _read_optional(path), ""
+    except _Unusable as exc:
+        return None, exc.what
 
 
 @contextlib.contextmanager
@@ -289,6 +387,30 @@ def _sha256(data: Optional[bytes]) -> Optional[str]:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
+def _state(path: str) -> Optional[str]:
+    """What is at ``path``, for the journal: None (missing), ``"unusable"`` (there, but
+    not a regular file of at most :data:`MAX_FILE` bytes) or its SHA-256."""
+    try:
+        return _sha256(_read_optional(path))
+    except _Unusable:
+        return "unusable"
+
+
+def _refuse_special(paths: Iterator[str]) -> None:
+    """Refuse to start when a path the run reads or writes is a FIFO, device, socket or
+    directory: it is never read (a FIFO would hang) and never replaced (files.py's
+    atomic writes replace only regular files and symlinks).
+
+    Raises:
+        FileError: naming the first such path and what it is.
+    """
+    for path in paths:
+        what = _special(path)
+        if what is not None:
+            raise FileError("%s: %s; k8s-pki reads and replaces only regular files: "
+                            "remove it and run again" % (path, what))
+
+
 def _write_journal(directory: str, plans: Sequence[_Plan]) -> str:
     from .files import atomic_write
 
@@ -298,7 +420,7 @@ def _write_journal(directory: str, plans: Sequence[_Plan]) -> str:
             entries.append({
                 "file": os.path.relpath(path, directory),
                 "mode": _mode(part),
-                "old_sha256": _sha256(_read_optional(path)),
+                "old_sha256": _state(path),
                 "data": plan.bundle[part],
             })
     journal = os.path.join(directory, JOURNAL)
@@ -308,12 +430,27 @@ def _write_journal(directory: str, plans: Sequence[_Plan]) -> str:
 
 def _recover(directory: str) -> None:
     """Finish a run that was killed after its journal was written (see the module docs)."""
-    from .files import atomic_write
-
     journal = os.path.join(directory, JOURNAL)
-    raw = _read_optional(journal)
+    try:
+        raw = _read_optional(journal, _MAX_JOURNAL)
+    except _Unusable as exc:
+        if exc.special:  # a FIFO or a directory: not ours to remove
+            raise FileError("%s; remove it and run again" % exc) from None
+        raw = b""  # too large, or a symlink to a device: not one of ours
     if raw is None:
         return
+    try:
+        _finish(directory, journal, raw)
+    except FileError as exc:
+        raise FileError("%s (while finishing an interrupted run recorded in %s; run k8s-pki "
+                        "again to complete it)" % (exc, journal)) from None
+    except OSError as exc:
+        raise FileError("%s: cannot finish the interrupted run it records (%s)"
+                        % (journal, exc.strerror or exc)) from None
+
+
+def _finish(directory: str, journal: str, raw: bytes) -> None:
+    from .files import atomic_write
     try:
         doc = json.loads(raw.decode("utf-8"))
         entries = [(str(e["file"]), int(e["mode"]), e["old_sha256"], str(e["data"]))
@@ -328,10 +465,11 @@ def _recover(directory: str) -> None:
     todo = []
     started = False
     for name, mode, old, data in entries:
-        current = _read_optional(os.path.join(directory, name))
-        if current == data.encode("utf-8"):
+        target = os.path.join(directory, name)
+        current = _state(target)
+        if current == _sha256(data.encode("utf-8")):
             started = True
-        elif _sha256(current) == old:
+        elif current == old:
             todo.append((name, mode, data))
         else:
             _spec.warn("%s: %s changed since an interrupted run; that run is abandoned"
@@ -373,7 +511,55 @@ def _not_after(cert: Any) -> datetime:
 
 
 def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 UTC with a four-digit year (strftime's %Y gives "1" for year 1 on glibc).
+
+    >>> _rfc3339(datetime(1, 1, 1, 0, 4, tzinfo=timezone.utc))
+    '0001-01-01T00:04:00Z'
+    """
+    m = moment.astimezone(timezone.utc)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (m.year, m.month, m.day, m.hour, m.minute,
+                                               m.second)
+
+
+def _clock(now: Optional[datetime]) -> datetime:
+    """:func:`utc_now`, with a moment that UTC cannot hold as a typed error."""
+    try:
+        return utc_now(now)
+    except OverflowError:
+        assert now is not None
+        raise SigningConfigError("now: %s is outside the years 1-9999 in UTC, which no "
+                                 "certificate can hold" % now.isoformat()) from None
+
+
+def _check_window(moment: datetime, span: Optional[Tuple[str, str, int]]) -> None:
+    """Check that certificates made at ``moment`` fit in the years 1-9999 (GeneralizedTime,
+    RFC 5280 4.1.2.5.2, and Python's datetime): notBefore, ``moment`` less the 5m
+    backdate, and, when ``span`` is ``(parameter, text, ns)``, notBefore plus that
+    span (a new CA's validity; a leaf's is cut to its CA's).
+
+    >>> _check_window(datetime(9999, 12, 1, tzinfo=timezone.utc), ("expiry", "8760h", 1))
+    >>> try:
+    ...     _check_window(datetime(9999, 12, 1, tzinfo=timezone.utc),
+    ...                   ("expiry", "8760h", 8760 * HOUR))
+    ... except SigningConfigError as exc:
+    ...     print(exc.message[:52])
+    expiry: 8760h after 9999-11-30T23:55:00Z is after th
+
+    Raises:
+        SigningConfigError: naming ``now`` (too close to year 1) or the span's parameter.
+    """
+    backdate = timedelta(microseconds=_BACKDATE // 1000)
+    earliest = datetime.min.replace(tzinfo=timezone.utc)
+    if moment - earliest < backdate:
+        raise SigningConfigError("now: %s: certificates start 5m earlier (the backdate), before "
+                                 "the year 1, which no certificate can hold" % _rfc3339(moment))
+    if span is None:
+        return
+    name, text, ns = span
+    start = moment - backdate
+    if datetime.max.replace(tzinfo=timezone.utc) - start < timedelta(microseconds=ns // 1000):
+        raise SigningConfigError("%s: %s after %s is after the year 9999, which no certificate "
+                                 "can hold" % (name, text, _rfc3339(start)))
 
 
 def _force_hint() -> str:
@@ -393,11 +579,15 @@ def _check_ca(
     from .certinfo import key_matches_cert
 
     paths = _paths(directory, cdef)
-    cert_b, key_b = _read_optional(paths["cert"]), _read_optional(paths["key"])
-    if cert_b is None and key_b is None:
+    (cert_b, cert_bad), (key_b, key_bad) = _read_usable(paths["cert"]), _read_usable(paths["key"])
+    if cert_b is None and key_b is None and not cert_bad and not key_bad:
         return "created", "", None, None
     problem: Optional[KpkiliteError] = None
-    if key_b is None or cert_b is None:
+    if cert_bad or key_bad:
+        part, what = ("cert", cert_bad) if cert_bad else ("key", key_bad)
+        problem = FileError("%s: %s%s" % (paths[part], what, _force_hint()))
+        reason = "--force: %s %s" % (os.path.basename(paths[part]), what)
+    elif key_b is None or cert_b is None:
         gone, there = ("key", "cert") if key_b is None else ("cert", "key")
         what = "CA private key" if gone == "key" else "CA certificate"
         problem = FileError("%s: the %s is missing, but %s exists%s"
@@ -470,10 +660,10 @@ def _existing_cert(directory: str, cdef: CertDef) -> Any:
     it is missing or does not parse."""
     paths = _paths(directory, cdef)
     if cdef.files == "kubeconfig":
-        conf = _read_kubeconfig(_read_optional(paths["kubeconfig"]), paths["kubeconfig"])
+        conf = _read_kubeconfig(_read_usable(paths["kubeconfig"])[0], paths["kubeconfig"])
         raw = None if isinstance(conf, str) else conf["client-certificate-data"].encode()
     else:
-        raw = _read_optional(paths["cert"])
+        raw = _read_usable(paths["cert"])[0]
     if raw is None:
         return None
     try:
@@ -527,11 +717,14 @@ def _leaf_reason(
     from .certinfo import is_issued_by, key_matches_cert
 
     paths = _paths(directory, cdef)
-    data = {part: _read_optional(path) for part, path in paths.items()}
+    read = {part: _read_usable(path) for part, path in paths.items()}
+    data = {part: found for part, (found, _) in read.items()}
     # Names relative to the directory; a kubeconfig (which may live in its parent) by its own.
     base = {part: os.path.basename(path) if part == "kubeconfig"
             else os.path.relpath(path, directory) for part, path in paths.items()}
     for part in paths:
+        if read[part][1]:
+            return "%s %s" % (base[part], read[part][1]), None
         if data[part] is None:
             return "%s is missing" % base[part], None
     if cdef.files == "kubeconfig":
@@ -890,14 +1083,18 @@ def ensure_k8s_pki(
 
     Raises:
         CSRSpecError: a bad host, algorithm, size or kubeadm parameter (nothing was written).
-        SigningConfigError: a bad ``expiry``, ``ca_expiry`` or ``renew_before``.
+        SigningConfigError: a bad ``expiry``, ``ca_expiry`` or ``renew_before``; a new
+            CA made at ``now`` would end after the year 9999, or ``now`` is within 5
+            minutes of the year 1 (nothing was written).
         FileError: the directory holds another layout's CA files; a CA file is
-            missing or unusable without ``force``; the directory cannot be written;
-            another run holds the directory.
+            missing or unusable without ``force``; a file of the set is a FIFO, a
+            device, a socket or a directory; the directory cannot be written (once
+            files are being replaced, the message says that a re-run completes the
+            set); another run holds the directory.
         PEMError: the CA certificate or key does not parse (without ``force``).
         BackendError: libcrypto cannot be used.
     """
-    moment = utc_now(now)
+    moment = _clock(now)
     if not isinstance(directory, (str, os.PathLike)):
         raise TypeError("directory must be a str or path, not %s" % type(directory).__name__)
     kubeadm = {"node_name": node_name, "node_ip": node_ip, "service_cidr": service_cidr,
@@ -909,6 +1106,7 @@ def ensure_k8s_pki(
     if expiry is None:
         expiry = "8760h" if layout == "kubeadm" else "87600h"
     options = _check_options(table, hosts, algo, size, expiry, ca_expiry, renew_before)
+    _check_window(moment, options.ca_span)
     _check_foreign_layout(path, layout)
     if layout == "kubeadm" and kubeconfig_dir is None:
         _warn_unused_kubeconfigs(path, table)
@@ -917,12 +1115,20 @@ def ensure_k8s_pki(
     except OSError as exc:
         raise FileError("%s: cannot create the directory (%s)" % (path, exc.strerror)) from None
     with _locked(path):
+        _refuse_special(_all_paths(path, table))
         _remove_litter(path, table)
         _recover(path)
         plans = _plan(path, table, options, moment, force)
         _issue(path, plans, options, moment, max_workers)
         _commit(path, [p for p in plans if p.action != "kept"])
     return [_result(path, p) for p in plans]
+
+
+def _all_paths(directory: str, table: Sequence[CertDef]) -> Iterator[str]:
+    """Every file of the table's rows, then the journal."""
+    for cdef in table:
+        yield from _paths(directory, cdef).values()
+    yield os.path.join(directory, JOURNAL)
 
 
 def _warn_unused_kubeconfigs(path: str, table: Sequence[CertDef]) -> None:
@@ -939,25 +1145,41 @@ def _warn_unused_kubeconfigs(path: str, table: Sequence[CertDef]) -> None:
 
 
 def _commit(path: str, todo: Sequence[_Plan]) -> None:
-    """Journal, then write every file of every plan (see the module docs)."""
-    from .files import atomic_write, write_bare
+    """Journal, then write every file of every plan (see the module docs).
+
+    Every file, the chapter's ``-bare`` ones included, goes through
+    :func:`kpkilite.files.atomic_write`, not ``write_bare``: the CA checks were made
+    here already, and ``write_bare`` takes the directory lock that this run holds.
+
+    Raises:
+        FileError: a file cannot be written. Once the journal is complete, the
+            message says that the next run completes the set from it.
+    """
+    from .files import atomic_write
 
     if not todo:
         return
+    targets = [(target, plan.bundle[part], _mode(part))
+               for plan in todo for part, target in _paths(path, plan.cdef).items()]
+    _refuse_special(t for t, _, _ in targets)  # checked before: now nothing is half-written
     journal = _write_journal(path, todo)
-    for plan in todo:
-        if plan.cdef.files == "bare":
-            write_bare(plan.bundle, plan.cdef.name, directory=path, force=True)
-            continue
-        for part, target in _paths(path, plan.cdef).items():
+    try:
+        for target, data, mode in targets:
             folder = os.path.dirname(target)
             try:
                 os.makedirs(folder, exist_ok=True)
             except OSError as exc:
                 raise FileError("%s: cannot create the directory (%s)"
                                 % (folder, exc.strerror)) from None
-            atomic_write(target, plan.bundle[part], mode=_mode(part))
-    os.unlink(journal)
+            atomic_write(target, data, mode=mode)
+    except FileError as exc:
+        raise FileError("%s; the run stopped part-way, and %s holds the new files: run "
+                        "k8s-pki again to complete the set" % (exc, journal)) from None
+    try:
+        os.unlink(journal)
+    except OSError as exc:
+        raise FileError("%s: cannot remove it (%s); every file was written, and the next run "
+                        "removes it" % (journal, exc.strerror or exc)) from None
 
 
 def _check_keypair(directory: str, cdef: CertDef, force: bool) -> Tuple[str, str]:
@@ -966,11 +1188,13 @@ def _check_keypair(directory: str, cdef: CertDef, force: bool) -> Tuple[str, str
     from . import _crypto
 
     paths = _paths(directory, cdef)
-    key_b, pub_b = _read_optional(paths["key"]), _read_optional(paths["pub"])
-    if key_b is None and pub_b is None:
+    (key_b, key_bad), (pub_b, pub_bad) = _read_usable(paths["key"]), _read_usable(paths["pub"])
+    if key_b is None and pub_b is None and not key_bad and not pub_bad:
         return "created", ""
     problem = ""
-    if key_b is None or pub_b is None:
+    if key_bad or pub_bad:
+        problem = "%s: %s" % ((paths["key"], key_bad) if key_bad else (paths["pub"], pub_bad))
+    elif key_b is None or pub_b is None:
         gone, there = ("key", "pub") if key_b is None else ("pub", "key")
         problem = "%s is missing, but %s exists" % (paths[gone], paths[there])
     else:
@@ -1004,9 +1228,10 @@ def _plan(
             plan.action, plan.reason = _check_keypair(directory, cdef, force)
             continue
         if cdef.is_ca:
-            action, reason, cert_b, _key_b = _check_ca(directory, cdef, moment, force)
+            action, reason, cert_b, key_b = _check_ca(directory, cdef, moment, force)
             plan.action, plan.reason = action, reason
-            if cert_b is not None:
+            if cert_b is not None and key_b is not None:
+                plan.ca_files = (cert_b, key_b)
                 plan.not_after = _not_after(_load_cert(cert_b, cdef.name))
                 cas[cdef.name] = (cert_b, plan.not_after)
             continue
@@ -1053,10 +1278,8 @@ def _issue(
         if not plan.cdef.is_ca:
             continue
         if plan.action == "kept":
-            paths = _paths(directory, plan.cdef)
-            cert_b, key_b = _read_optional(paths["cert"]), _read_optional(paths["key"])
-            assert cert_b is not None and key_b is not None
-            cas[plan.cdef.name] = (cert_b, key_b)
+            assert plan.ca_files is not None
+            cas[plan.cdef.name] = plan.ca_files
         else:
             cas[plan.cdef.name] = (plan.bundle["cert"].encode(), plan.bundle["key"].encode())
             plan.not_after = _not_after(_load_cert(cas[plan.cdef.name][0], plan.cdef.name))

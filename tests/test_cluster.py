@@ -8,15 +8,19 @@ process) are in test_cluster_kill.py.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 from cryptography import x509 as cx509
@@ -686,3 +690,323 @@ def test_fresh_directory_subprocess_with_defaults(tmp_path: Path) -> None:
     assert run.stdout.splitlines()[-1] == (
         "pki: 6 created, 0 renewed, 0 kept (keys NAME-key.pem, mode 0600)")
     assert_complete_set(tmp_path / "pki")
+
+
+# --- files that are not regular files, or too large, are never read ---------------------------
+
+
+@contextlib.contextmanager
+def deadline(seconds: int = 20) -> Iterator[None]:
+    """Fail (instead of hanging the suite) if the block blocks, on a FIFO say."""
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError("blocked for %d s" % seconds)
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def regular_snapshot(directory: Path) -> Dict[str, Any]:
+    """Like :func:`snapshot`, without reading what is not a regular file (a FIFO would hang)."""
+    found: Dict[str, Any] = {}
+    for entry in sorted(os.listdir(directory)):
+        st = os.lstat(directory / entry)
+        if stat.S_ISREG(st.st_mode):
+            found[entry] = ((directory / entry).read_bytes(), st.st_mtime_ns)
+        else:
+            found[entry] = (stat.S_IFMT(st.st_mode), st.st_mtime_ns)
+    return found
+
+
+def _replace(path: Path, make: Any) -> None:
+    if path.is_dir() and not path.is_symlink():
+        path.rmdir()
+    elif os.path.lexists(path):
+        path.unlink()
+    make(path)
+
+
+FIFO = os.mkfifo
+ZERO = functools.partial(os.symlink, "/dev/zero")  # called as ZERO(path): path -> /dev/zero
+SPECIAL_SUFFIX = "; k8s-pki reads and replaces only regular files: remove it and run again"
+
+#: a file of the set that is itself a FIFO, a directory...: refused, nothing read or written
+SPECIAL = [
+    ("fifo-leaf", "admin.pem", FIFO, "is a FIFO (named pipe), not a regular file"),
+    ("fifo-ca-key", "ca-key.pem", FIFO, "is a FIFO (named pipe), not a regular file"),
+    ("fifo-csr", "kube-proxy.csr", FIFO, "is a FIFO (named pipe), not a regular file"),
+    ("dir-cert", "kubernetes.pem", os.mkdir, "is a directory, not a regular file"),
+    ("dir-journal", cluster.JOURNAL, os.mkdir, "is a directory, not a regular file"),
+    ("fifo-journal", cluster.JOURNAL, FIFO, "is a FIFO (named pipe), not a regular file"),
+]
+
+
+@pytest.mark.parametrize("name,make,what", [s[1:] for s in SPECIAL], ids=[s[0] for s in SPECIAL])
+def test_a_special_file_in_the_set_is_refused_unread(ec_pki: Path, name: str, make: Any,
+                                                     what: str) -> None:
+    _replace(ec_pki / name, make)
+    before = regular_snapshot(ec_pki)
+    for run in (lambda: ensure_k8s_pki(ec_pki, algo="ecdsa"),
+                lambda: ensure_k8s_pki(ec_pki, algo="ecdsa", force=True)):
+        with deadline(), pytest.raises(FileError) as info:
+            run()
+        assert str(info.value) == "%s/%s: %s%s" % (ec_pki, name, what, SPECIAL_SUFFIX)
+        assert regular_snapshot(ec_pki) == before
+
+
+def test_renew_refuses_a_special_file_it_would_read(ec_pki: Path,
+                                                    pristine: Dict[str, Path]) -> None:
+    _replace(ec_pki / "ca-key.pem", FIFO)
+    with deadline(), pytest.raises(FileError) as info:
+        cluster.renew_certs(ec_pki, ["admin"])
+    assert str(info.value) == "%s/ca-key.pem: is a FIFO (named pipe), not a regular file%s" % (
+        ec_pki, SPECIAL_SUFFIX)
+    (ec_pki / "ca-key.pem").unlink()
+    shutil.copy(pristine["ecdsa"] / "ca-key.pem", ec_pki / "ca-key.pem")
+    _replace(ec_pki / "kube-proxy.pem", FIFO)  # neither read nor written to renew admin
+    with deadline():
+        assert [r["path"] for r in cluster.renew_certs(ec_pki, ["admin"])] == [
+            str(ec_pki / "admin.pem")]
+    assert stat.S_ISFIFO(os.lstat(ec_pki / "kube-proxy.pem").st_mode)
+
+
+#: a symlink to a device, or a file over 1 MiB: unusable, never read whole
+def _big(path: Path) -> None:
+    path.write_bytes(b"-" * (cluster.MAX_FILE + 1))
+
+
+UNUSABLE_LEAVES = [
+    ("zero-key", "admin", "admin-key.pem", ZERO,
+     "admin-key.pem is a symlink to a character device, not a regular file"),
+    ("zero-cert", "kube-scheduler", "kube-scheduler.pem", ZERO,
+     "kube-scheduler.pem is a symlink to a character device, not a regular file"),
+    ("big-csr", "kube-proxy", "kube-proxy.csr", _big,
+     "kube-proxy.csr is larger than 1 MiB, too large for a file of the set"),
+]
+
+
+@pytest.mark.parametrize("leaf,name,make,reason", [u[1:] for u in UNUSABLE_LEAVES],
+                         ids=[u[0] for u in UNUSABLE_LEAVES])
+def test_an_unusable_leaf_file_is_renewed(ec_pki: Path, leaf: str, name: str, make: Any,
+                                          reason: str) -> None:
+    _replace(ec_pki / name, make)
+    with deadline():
+        results = ensure_k8s_pki(ec_pki, algo="ecdsa")
+    assert actions(results) == dict(dict.fromkeys(NAMES, "kept"), **{leaf: "renewed"})
+    assert [r["reason"] for r in results if r["action"] == "renewed"] == [reason]
+    assert stat.S_ISREG(os.lstat(ec_pki / name).st_mode)
+    assert_complete_set(ec_pki)
+
+
+UNUSABLE_CA = [
+    ("zero-cert", "ca.pem", ZERO, "is a symlink to a character device, not a regular file"),
+    ("zero-key", "ca-key.pem", ZERO, "is a symlink to a character device, not a regular file"),
+    ("big-cert", "ca.pem", _big, "is larger than 1 MiB, too large for a file of the set"),
+]
+
+
+@pytest.mark.parametrize("name,make,what", [u[1:] for u in UNUSABLE_CA],
+                         ids=[u[0] for u in UNUSABLE_CA])
+def test_an_unusable_ca_file_is_an_unusable_ca(ec_pki: Path, name: str, make: Any,
+                                               what: str) -> None:
+    _replace(ec_pki / name, make)
+    before = regular_snapshot(ec_pki)
+    with deadline(), pytest.raises(FileError) as info:
+        ensure_k8s_pki(ec_pki, algo="ecdsa")
+    assert str(info.value) == _msg(ec_pki, "{d}/%s: %s" % (name, what))
+    assert regular_snapshot(ec_pki) == before
+    with deadline():
+        results = ensure_k8s_pki(ec_pki, algo="ecdsa", force=True)
+    assert results[0]["reason"] == "--force: %s %s" % (name, what)
+    assert_complete_set(ec_pki)
+
+
+@pytest.mark.parametrize("name,make,what", [
+    ("ca.pem", ZERO, "is a symlink to a character device, not a regular file"),
+    ("admin.pem", FIFO, "is a FIFO (named pipe), not a regular file"),
+    ("kube-proxy.pem", _big, "is larger than 1 MiB, too large for a file of the set"),
+])
+def test_check_expiration_never_reads_an_unusable_file(ec_pki: Path, name: str, make: Any,
+                                                       what: str) -> None:
+    _replace(ec_pki / name, make)
+    with deadline(), pytest.raises(FileError) as info:
+        cluster.check_expiration(ec_pki)
+    assert str(info.value) == "%s/%s: %s" % (ec_pki, name, what)
+
+
+# --- the command: stdout, empty flags ---------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("extra,message", [
+    ([], "cannot write to stdout (No space left on device); the certificate files were "
+         "written all the same"),
+    (["--renew", "admin"], "cannot write to stdout (No space left on device); the "
+                           "certificate files were written all the same"),
+    (["--check-expiration"], "cannot write to stdout (No space left on device)"),
+])
+def test_cli_stdout_full(ec_pki: Path, extra: List[str], message: str) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([sys.executable, "-m", "kpkilite", "k8s-pki", "--dir", str(ec_pki),
+                              "--algo", "ecdsa"] + extra, env=env, stdout=full,
+                             stderr=subprocess.PIPE, text=True, check=False, timeout=60)
+    assert (run.returncode, run.stderr) == (1, "kpkilite: %s\n" % message)
+    assert_complete_set(ec_pki)
+
+
+def test_cli_stdout_closed_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["k8s-pki", "--dir", "pki"]) == 1
+    assert capsys.readouterr().err == (
+        "kpkilite: stdout is closed; there is nowhere to write the output\n")
+    assert os.listdir(tmp_path) == []
+
+
+EMPTY_FLAGS = [
+    ("dir", "give a directory, or leave out --dir for the current one"),
+    ("layout", "give chapter or kubeadm"),
+    ("algo", "give rsa or ecdsa"),
+    ("expiry", "give a Go duration such as 8760h"),
+    ("renew-before", "give a Go duration such as 720h"),
+    ("node-name", "give the node's name"),
+    ("node-ip", "give the node's IP address"),
+    ("service-cidr", "give a CIDR such as 10.96.0.0/12, or leave the flag out"),
+    ("cluster-domain", "give a DNS domain such as cluster.local, or leave the flag out"),
+    ("control-plane-endpoint", "give HOST[:PORT], or leave the flag out"),
+    ("kubeconfig-dir", "give a directory, or leave the flag out for the parent of --dir"),
+    ("renew", "give certificate names (comma-separated) or all"),
+]
+
+
+@pytest.mark.parametrize("flag,hint", EMPTY_FLAGS, ids=[f[0] for f in EMPTY_FLAGS])
+@pytest.mark.parametrize("spelling", ["--%s", "-%s="])
+def test_cli_empty_flag_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch, flag: str, hint: str,
+                                         spelling: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    given = [spelling % flag] + ([""] if spelling == "--%s" else [])
+    argv = (["--dir", "pki"] if flag != "dir" else []) + given
+    assert main(["k8s-pki"] + argv) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "kpkilite: k8s-pki: --%s is empty (an unset shell variable?); %s\n"
+                          % (flag, hint))
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_renew_empty_name_between_commas(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["k8s-pki", "--dir", "pki", "--renew", "admin,"]) == 2
+    assert capsys.readouterr().err == (
+        "kpkilite: k8s-pki: --renew 'admin,': empty name between commas; write a,b\n")
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_empty_hosts_means_no_extra_hosts(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["k8s-pki", "--dir", "pki", "--algo", "ecdsa", "--hosts", ""]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "pki: 6 created, 0 renewed, 0 kept (keys NAME-key.pem, mode 0600)")
+    assert _sans(tmp_path / "pki", "kubernetes")[0] == [
+        h for h in cluster.DEFAULT_HOSTS if not h[0].isdigit()]
+
+
+# --- dates outside the years 1-9999 -------------------------------------------------------------
+
+
+UTC = timezone.utc
+OUT_OF_RANGE = [
+    ({"now": datetime(9999, 12, 1, tzinfo=UTC)},
+     "ca_expiry: 87600h after 9999-11-30T23:55:00Z is after the year 9999, which no "
+     "certificate can hold"),
+    ({"now": datetime(9995, 1, 1, tzinfo=UTC), "expiry": "100000h", "renew_before": "1h"},
+     "expiry: 100000h after 9994-12-31T23:55:00Z is after the year 9999, which no "
+     "certificate can hold"),
+    ({"now": datetime(1, 1, 1, 0, 4, tzinfo=UTC)},
+     "now: 0001-01-01T00:04:00Z: certificates start 5m earlier (the backdate), before the "
+     "year 1, which no certificate can hold"),
+    ({"now": datetime(1, 1, 1, tzinfo=timezone(HOUR))},
+     "now: 0001-01-01T00:00:00+01:00 is outside the years 1-9999 in UTC, which no certificate "
+     "can hold"),
+]
+
+
+@pytest.mark.parametrize("kwargs,message", OUT_OF_RANGE)
+def test_dates_outside_the_years_1_to_9999_write_nothing(tmp_path: Path, kwargs: Dict[str, Any],
+                                                         message: str) -> None:
+    d = tmp_path / "pki"
+    with pytest.raises(SigningConfigError) as info:
+        ensure_k8s_pki(d, algo="ecdsa", **kwargs)
+    assert str(info.value) == message
+    assert not d.exists()
+
+
+def test_renew_near_the_year_1_writes_nothing(ec_pki: Path) -> None:
+    before = snapshot(ec_pki)
+    with pytest.raises(SigningConfigError) as info:
+        cluster.renew_certs(ec_pki, ["admin"], now=datetime(1, 1, 1, 0, 1, tzinfo=UTC))
+    assert str(info.value) == ("now: 0001-01-01T00:01:00Z: certificates start 5m earlier (the "
+                               "backdate), before the year 1, which no certificate can hold")
+    assert snapshot(ec_pki) == before
+
+
+def test_a_ca_that_ends_in_the_year_9999_is_fine(tmp_path: Path) -> None:
+    results = ensure_k8s_pki(tmp_path / "pki", algo="ecdsa",
+                             now=datetime(9989, 12, 1, tzinfo=UTC))
+    assert {r["not_after"][:4] for r in results} == {"9999"}
+    assert_complete_set(tmp_path / "pki")
+
+
+# --- a run that fails while it writes ----------------------------------------------------------
+
+
+def test_failed_write_says_a_rerun_completes_the_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from kpkilite import files
+
+    d = tmp_path / "pki"
+    journal = d / cluster.JOURNAL
+    real = files.atomic_write
+    calls: List[str] = []
+
+    def full_after(n: int) -> Any:
+        def write(path: Any, data: Any, mode: int = 0o644) -> None:
+            calls.append(os.fspath(path))
+            if len(calls) > n:
+                raise FileError("%s: cannot write (No space left on device)" % path)
+            real(path, data, mode=mode)
+        return write
+
+    monkeypatch.setattr(files, "atomic_write", full_after(4))  # the journal, then ca's three
+    assert main(["k8s-pki", "--dir", str(d), "--algo", "ecdsa"]) == 1
+    assert capsys.readouterr() == ("", (
+        "kpkilite: %s/kubernetes.pem: cannot write (No space left on device); the run stopped "
+        "part-way, and %s holds the new files: run k8s-pki again to complete the set\n")
+        % (d, journal))
+    assert calls[0] == str(journal) and journal.exists()
+    assert sorted(os.listdir(d)) == sorted([cluster.JOURNAL, "ca.pem", "ca-key.pem", "ca.csr"])
+
+    calls.clear()
+    monkeypatch.setattr(files, "atomic_write", full_after(1))  # the re-run fails as well
+    with pytest.raises(FileError) as info:
+        ensure_k8s_pki(d, algo="ecdsa")
+    assert str(info.value) == (
+        "%s/kubernetes-key.pem: cannot write (No space left on device) (while finishing an "
+        "interrupted run recorded in %s; run k8s-pki again to complete it)" % (d, journal))
+
+    monkeypatch.setattr(files, "atomic_write", real)  # room again: the next run finishes it
+    with pytest.warns(KpkiliteWarning, match="finished an interrupted run: wrote kubernetes-key"):
+        results = ensure_k8s_pki(d, algo="ecdsa")
+    assert actions(results) == dict.fromkeys(NAMES, "kept")
+    assert not journal.exists()
+    assert_complete_set(d)

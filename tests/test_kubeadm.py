@@ -26,6 +26,7 @@ import pytest
 from conftest import run
 from cryptography import x509 as cx509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from test_cluster import deadline
 
 from kpkilite import cluster
 from kpkilite._kubeconfig import parse_kubeconfig
@@ -639,3 +640,39 @@ def test_cli_kubeadm_and_check_expiration(tmp_path: Path) -> None:
     proc = run(base + ["--node-name", NODE], check=False)
     assert (proc.returncode, proc.stderr) == (
         1, "kpkilite: --node-name: only the kubeadm layout uses it (layout is 'chapter')\n")
+
+
+def test_unusable_files_in_the_kubeadm_set(fresh: Path) -> None:
+    """sa.pub and admin.conf as symlinks to /dev/zero, kubelet.conf a FIFO: never read."""
+    (fresh / "sa.pub").unlink()
+    os.symlink("/dev/zero", fresh / "sa.pub")
+    with pytest.raises(FileError) as info:
+        cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, **ARGS)
+    assert str(info.value) == (
+        "%s/sa.pub: is a symlink to a character device, not a regular file; to make a new "
+        "service-account key pair, use --force (force=True)" % fresh)
+    (fresh / "sa.pub").unlink()
+    (fresh / "sa.pub").write_bytes(b"")  # an empty file is read, and does not match
+    with pytest.raises(FileError, match="sa.pub: expected a PUBLIC KEY PEM block"):
+        cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, **ARGS)
+    results = cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, force=True, **ARGS)
+    assert [r["action"] for r in results if r["name"] == "sa"] == ["renewed"]
+
+    conf = fresh.parent / "admin.conf"
+    conf.unlink()
+    os.symlink("/dev/zero", conf)
+    results = cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, **ARGS)
+    assert {r["name"]: r["reason"] for r in results if r["action"] != "kept"} == {
+        "admin.conf": "admin.conf is a symlink to a character device, not a regular file"}
+    assert stat.S_ISREG(os.lstat(conf).st_mode)
+
+    kubelet = fresh.parent / "kubelet.conf"
+    kubelet.unlink()
+    os.mkfifo(kubelet)
+    for attempt in (lambda: cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, **ARGS),
+                    lambda: cluster.check_expiration(fresh),
+                    lambda: cluster.renew_certs(fresh, ["kubelet.conf"], now=NOW)):
+        with deadline(), pytest.raises(FileError) as info:
+            attempt()
+        assert str(info.value).startswith(
+            "%s: is a FIFO (named pipe), not a regular file" % kubelet)
