@@ -271,17 +271,14 @@ def _commit_all(staged: List[_Staged]) -> None:
 
 def _cert_facts(pem_text: Union[str, bytes]) -> Optional[Tuple[bool, bytes]]:
     """``(is a CA, SubjectPublicKeyInfo DER)`` of a PEM certificate, None if unreadable."""
-    from asn1crypto import x509
-
     from ._pem import first_pem
+    from .certinfo import _Cert
 
     try:
-        cert = x509.Certificate.load(first_pem(pem_text, ["CERTIFICATE"]))
-        bc = cert.basic_constraints_value
-        spki: bytes = cert["tbs_certificate"]["subject_public_key_info"].dump()
-        return bool(bc is not None and bc["ca"].native), spki
-    except (PEMError, ValueError, TypeError, KeyError, AttributeError):
+        cert = _Cert(first_pem(pem_text, ["CERTIFICATE"]))
+    except PEMError:
         return None
+    return cert.is_ca, cert.spki_der
 
 
 def _is_ca_cert(pem_text: Union[str, bytes]) -> bool:
