@@ -6,7 +6,9 @@ Grammar (Go's, verbatim in meaning)::
     number   = digits [ "." [ digits ] ] | "." digits
     unit     = "ns" | "us" | "µs" (U+00B5) | "μs" (U+03BC) | "ms" | "s" | "m" | "h"
 
-Digits are ASCII only. The value must fit in an int64 count of nanoseconds.
+Digits are ASCII only. The value must fit in an int64 count of nanoseconds; a
+number of more than 19 digits (leading zeros aside) is an overflow however many
+it has, and is refused before it is converted, so huge inputs stay cheap.
 There is no ``d`` or ``y`` unit: Go has none, and cfssl and robfig both use Go's
 parser. Callers wrap :class:`DurationSyntaxError` into their own typed error.
 
@@ -26,7 +28,12 @@ if TYPE_CHECKING:
     from typing import Optional
 
 __all__ = [
-    "DurationSyntaxError", "parse_duration", "format_duration", "utc_now", "SECOND", "MINUTE",
+    "DurationSyntaxError",
+    "parse_duration",
+    "format_duration",
+    "utc_now",
+    "SECOND",
+    "MINUTE",
     "HOUR",
 ]
 
@@ -37,6 +44,7 @@ SECOND = 1000 * MILLISECOND
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 _INT64_MAX = (1 << 63) - 1
+_INT64_DIGITS = len(str(_INT64_MAX))
 
 #: unit name -> nanoseconds
 UNITS = {
@@ -87,6 +95,14 @@ def parse_duration(text: str) -> int:
         while i < n and s[i] in _DIGITS:
             i += 1
         whole = s[start:i]
+        # Go's leadingInt fails past 1<<63, before the unit is read. Count the digits first
+        # (leading zeros aside): int() of a 5000-digit string is slow and hits Python's limit.
+        significant = whole.lstrip("0")
+        if len(significant) > _INT64_DIGITS:
+            raise DurationSyntaxError(_overflow(text))
+        number = int(significant) if significant else 0
+        if number > _INT64_MAX + 1:
+            raise DurationSyntaxError(_overflow(text))
         frac = ""
         if i < n and s[i] == ".":
             i += 1
@@ -107,15 +123,19 @@ def parse_duration(text: str) -> int:
                 "unknown unit %r in duration %r%s" % (unit, text, _hint(text, unit))
             )
         scale = UNITS[unit]
-        value = int(whole or "0") * scale
+        value = number * scale
         if value > _INT64_MAX + 1:
-            raise DurationSyntaxError("invalid duration %r (overflows int64 nanoseconds)" % text)
+            raise DurationSyntaxError(_overflow(text))
         if frac:
             value += _go_fraction(frac, scale)
         total += value
         if total > (_INT64_MAX + (1 if neg else 0)):
-            raise DurationSyntaxError("invalid duration %r (overflows int64 nanoseconds)" % text)
+            raise DurationSyntaxError(_overflow(text))
     return -total if neg else total
+
+
+def _overflow(text: str) -> str:
+    return "invalid duration %r (overflows int64 nanoseconds)" % text
 
 
 def _go_fraction(frac: str, unit: int) -> int:

@@ -36,6 +36,7 @@ never fires, a time in a repeated autumn hour fires twice.
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
@@ -208,6 +209,15 @@ class Schedule:
 # --- parsing -------------------------------------------------------------------------
 
 
+def _plain(text: str) -> str:
+    """``text`` as an exact str: a subclass is read as its characters, its methods unused.
+
+    So a subclass's ``find``/``split``/``__eq__``/``__hash__`` can neither slip past a
+    check nor make the field and zone caches answer for another text.
+    """
+    return text if type(text) is str else str.__str__(text)
+
+
 def _split_fields(text: str) -> List[Tuple[int, str]]:
     """Split like Go strings.Fields, keeping each field's offset."""
     out: List[Tuple[int, str]] = []
@@ -231,17 +241,40 @@ def _split_fields(text: str) -> List[Tuple[int, str]]:
     return out
 
 
+#: How many digits an int64 has at most, leading zeros aside.
+_INT64_DIGITS = len(str(_INT64_MAX))
+
+
 def _atoi(tok: str) -> Optional[int]:
-    """Go strconv.Atoi: optional sign, ASCII digits, int64 range; None if Atoi would fail."""
-    digits = tok[1:] if tok[:1] in ("+", "-") else tok
+    """Go strconv.Atoi: an optional sign and ASCII digits; None on Go's syntax error.
+
+    A number beyond int64 (Go's "value out of range") comes back as
+    ``_INT64_MAX + 1`` or ``_INT64_MIN - 1``, for the caller to report as a range
+    error. The digits are counted (leading zeros aside, which Go accepts) before
+    ``int()`` sees them, so a 5000-digit number costs nothing and never meets
+    Python's limit on int-string conversion.
+    """
+    sign = tok[:1]
+    digits = tok[1:] if sign in ("+", "-") else tok
     if not digits or not (digits.isascii() and digits.isdigit()):
         return None
-    value = int(digits)
-    if tok[0] == "-":
-        value = -value
-    if value < _INT64_MIN or value > _INT64_MAX:
-        return None
-    return value
+    if len(digits) < _INT64_DIGITS:  # the usual case: fits, whatever the digits
+        return -int(digits) if sign == "-" else int(digits)
+    significant = digits.lstrip("0")
+    if len(significant) > _INT64_DIGITS:
+        return _BELOW_INT64 if sign == "-" else _ABOVE_INT64
+    value = int(significant) if significant else 0
+    if sign == "-":
+        return max(-value, _BELOW_INT64)
+    return min(value, _ABOVE_INT64)
+
+
+_ABOVE_INT64 = _INT64_MAX + 1
+_BELOW_INT64 = _INT64_MIN - 1
+
+
+def _in_int64(value: int) -> bool:
+    return _INT64_MIN <= value <= _INT64_MAX
 
 
 def _go_lower(tok: str) -> str:
@@ -257,26 +290,21 @@ def _parse_value(tok: str, pos: int, fi: int, text: str) -> int:
             return named
     value = _atoi(tok)
     if value is None:
-        if tok and tok.lstrip("+-").isascii() and tok.lstrip("+-").isdigit():
-            raise ScheduleError(
-                "%s: %s is out of range %d-%d" % (label, tok, lo, hi),
-                text=text,
-                span=(pos, pos + len(tok)),
-            )
         got = "nothing" if not tok else repr(tok)
         raise ScheduleError(
             "%s: expected %s, got %s" % (label, hint, got),
             text=text,
             span=(pos, pos + max(1, len(tok))),
         )
-    return value
+    return value  # beyond int64 (Go's range error) it is out of the field's range too
 
 
 def _range_error(fi: int, tok: str, value: int, pos: int, text: str) -> ScheduleError:
     label, lo, hi, _names, _hint = _FIELDS[fi]
     extra = " (use 0 or SUN for Sunday)" if fi == 4 and value == 7 else ""
+    shown = "%d" % value if _in_int64(value) else tok  # past int64: as written
     return ScheduleError(
-        "%s: %d is out of range %d-%d%s" % (label, value, lo, hi, extra),
+        "%s: %s is out of range %d-%d%s" % (label, shown, lo, hi, extra),
         text=text,
         span=(pos, pos + len(tok)),
     )
@@ -317,15 +345,17 @@ def _parse_item(item: str, pos: int, fi: int, text: str) -> Tuple[range, bool]:
         parsed = _atoi(step_text)
         step_span = (step_pos, step_pos + max(1, len(step_text)))
         if parsed is None:
-            if step_text.lstrip("+-").isascii() and step_text.lstrip("+-").isdigit():
-                msg = "%s: step %s is too large" % (label, step_text)
-            else:
-                got = "nothing" if not step_text else repr(step_text)
-                msg = "%s: step must be a positive number, got %s" % (label, got)
+            got = "nothing" if not step_text else repr(step_text)
+            msg = "%s: step must be a positive number, got %s" % (label, got)
             raise ScheduleError(msg, text=text, span=step_span)
-        if parsed < 0:
+        if parsed > _INT64_MAX:
             raise ScheduleError(
-                "%s: step must be a positive number, got %d" % (label, parsed),
+                "%s: step %s is too large" % (label, step_text), text=text, span=step_span
+            )
+        if parsed < 0:
+            shown = "%d" % parsed if _in_int64(parsed) else step_text
+            raise ScheduleError(
+                "%s: step must be a positive number, got %s" % (label, shown),
                 text=text,
                 span=step_span,
             )
@@ -412,8 +442,10 @@ def parse_schedule(expr: str) -> Schedule:
         61 * * * *
         ^^
     """
-    if not isinstance(expr, str):
-        raise TypeError("schedule must be a str, not %s" % type(expr).__name__)
+    if type(expr) is not str:
+        if not isinstance(expr, str):
+            raise TypeError("schedule must be a str, not %s" % type(expr).__name__)
+        expr = _plain(expr)
     if not expr:
         raise ScheduleError("schedule is empty")
     tz_at = expr.find("TZ")
@@ -487,6 +519,8 @@ _FIXED_NAMES = frozenset(
 
 
 def _load_zone(name: str) -> tzinfo:
+    if type(name) is not str:
+        name = _plain(name)
     zone = _ZONES.get(name)
     if zone is not None:
         return zone
@@ -521,6 +555,7 @@ def validate_time_zone(name: str) -> None:
     """
     if not isinstance(name, str):
         raise TypeError("time zone must be a str, not %s" % type(name).__name__)
+    name = _plain(name)
     if name in _ZONES:
         return
     if not name:
@@ -567,12 +602,33 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EPOCH_ORD = 719163  # date(1970, 1, 1).toordinal()
 _DAY = 86400
 _PROBE = 2 * _DAY  # look this far ahead for a DST fold that reaches back before the start
+_US = 1_000_000  # microseconds per second
+_NONE_OFFSET = (
+    "tz.utcoffset() returned None: tz must be a concrete time zone such as "
+    "zoneinfo.ZoneInfo('Europe/Berlin') or datetime.timezone.utc"
+)
+
+# Sub-second offsets: Python allows UTC offsets such as +00:00:01.000030, which Go cannot
+# express, and a wall-clock minute is then not a whole second of absolute time. Instants are
+# kept as (whole seconds since the epoch rounded down, microseconds), and an offset as
+# _secs(offset) plus offset.microseconds (timedelta keeps those in 0..999999), so the
+# arithmetic stays on small ints and only the boundary second looks at microseconds. Every
+# time returned is strictly after (before) the start, at full precision. For whole-second
+# offsets this is robfig's rule exactly: it rounds the start up to the next whole second and
+# takes the first match from there, and a whole-second fire time is at or after that second
+# exactly when it is after the start.
 
 
 def _secs(delta: Optional[timedelta]) -> int:
+    """Whole seconds of an offset rounded down; its ``microseconds`` come on top."""
     if delta is None:
-        raise TypeError("tz.utcoffset() returned None; use a concrete time zone")
+        raise TypeError(_NONE_OFFSET)
     return delta.days * _DAY + delta.seconds
+
+
+def _exact(u: int, offset: timedelta) -> int:
+    """Microseconds since the epoch of a wall time at ``u = w - _secs(offset)``."""
+    return u * _US - offset.microseconds
 
 
 def _instant(dt: datetime) -> Tuple[int, int]:
@@ -582,22 +638,31 @@ def _instant(dt: datetime) -> Tuple[int, int]:
 
 
 def _at(u: int, tz: tzinfo) -> datetime:
+    """The instant ``u`` (whole seconds since the epoch) in ``tz``."""
     return (_EPOCH + timedelta(seconds=u)).astimezone(tz)
 
 
-def _offset_at(u: int, tz: tzinfo, fallback: int) -> int:
+def _offset(dt: datetime) -> timedelta:
+    offset = dt.utcoffset()
+    if offset is None:
+        raise TypeError(_NONE_OFFSET)
+    return offset
+
+
+def _offset_at(u: int, tz: tzinfo, fallback: timedelta) -> timedelta:
     try:
-        return _secs(_at(u, tz).utcoffset())
+        return _offset(_at(u, tz))
     except (OverflowError, ValueError):
         return fallback
 
 
-def _fixed_offset(tz: tzinfo) -> Optional[int]:
+def _fixed_offset(tz: tzinfo) -> Optional[timedelta]:
+    """The offset of a zone known never to change; else None."""
     if isinstance(tz, timezone):
-        return _secs(tz.utcoffset(None))
+        return tz.utcoffset(None)
     key = getattr(tz, "key", None)
     if isinstance(key, str) and key in _FIXED_NAMES:
-        return _secs(tz.utcoffset(datetime(2000, 1, 1)))
+        return tz.utcoffset(datetime(2000, 1, 1))
     return None
 
 
@@ -609,18 +674,25 @@ def _wall_fields(w: int) -> Tuple[int, int, int, int, int]:
 
 def _forward(s: Schedule, tz: tzinfo, after: datetime) -> Iterator[datetime]:
     """Fire times strictly after ``after``, in ``tz``: robfig Next, iterated."""
-    t, _micro = _instant(after)  # robfig rounds up to the next second: u > t for whole u
+    t, t_us = _instant(after)  # the start is t seconds + t_us microseconds
     fixed = _fixed_offset(tz)
     try:
-        start_local = _at(t + 1, tz)
-        off = _secs(start_local.utcoffset())
+        start_local = _at(t + 1, tz)  # robfig's search start, the next whole second
+        off = _offset(start_local)
         if fixed is None:
             # A wall time before the start can still be a later instant when the clocks go
             # back soon: begin the wall-clock walk early enough to see it.
             off = min(off, _offset_at(t + 1 + _PROBE, tz, off))
-        y, m0, d0, h0, mi0 = _wall_fields(-((-(t + 1 + off)) // 60) * 60)
+        # Wall second w at offset off is after the start iff
+        # (w - _secs(off) - t) * _US > t_us + off.microseconds (which is under 2 * _US),
+        # iff w > after_wall: the walk begins at the minute at or after after_wall + 1.
+        after_wall = t + _secs(off) + (t_us + off.microseconds >= _US)
+        y, m0, d0, h0, mi0 = _wall_fields(-((-(after_wall + 1)) // 60) * 60)
     except (OverflowError, ValueError):
         return
+    # The same test for zones asked about each time, with u = w - _secs(o): after the start
+    # for sure past ``edge``, never before it, and at ``edge`` the microseconds decide.
+    edge = t + 1
     limit = start_local.year + 5  # robfig gives up 5 years after the search start
     months, hours, minutes = s.months, s.hours, s.minutes
     month_days = s._month_days
@@ -655,7 +727,7 @@ def _forward(s: Schedule, tz: tzinfo, after: datetime) -> Iterator[datetime]:
                             first = False
                         w = hw + mi * 60
                         if fixed is not None:
-                            if w - fixed > t:
+                            if w > after_wall:
                                 yield datetime(y, mo, d, h, mi, tzinfo=tz)
                                 limit = y + 5
                             continue
@@ -664,22 +736,24 @@ def _forward(s: Schedule, tz: tzinfo, after: datetime) -> Iterator[datetime]:
                         dt1 = dt.replace(fold=1)
                         o1 = dt1.utcoffset()
                         if o0 == o1:  # the wall time exists once
-                            u = w - _secs(o0)
-                            while pending and pending[0][0] < u:
+                            if o0 is None:
+                                raise TypeError(_NONE_OFFSET)
+                            u = w - o0.days * _DAY - o0.seconds
+                            while pending and pending[0][0] < _exact(u, o0):
                                 yield pending.pop(0)[1]
-                            if u > t:
+                            if u > edge or (u == edge and t_us + o0.microseconds < _US):
                                 yield dt
                                 limit = y + 5
                         elif o0 is not None and o1 is not None and o0 > o1:  # repeated wall time
                             u = w - _secs(o0)
-                            while pending and pending[0][0] < u:
+                            while pending and pending[0][0] < _exact(u, o0):
                                 yield pending.pop(0)[1]
-                            if u > t:
+                            if u > edge or (u == edge and t_us + o0.microseconds < _US):
                                 yield dt
                                 limit = y + 5
                             u = w - _secs(o1)
-                            if u > t:
-                                pending.append((u, dt1))
+                            if u > edge or (u == edge and t_us + o1.microseconds < _US):
+                                pending.append((_exact(u, o1), dt1))
                         # else: the wall time falls in a spring-forward gap and never happens
         y += 1
         first = False
@@ -689,18 +763,23 @@ def _forward(s: Schedule, tz: tzinfo, after: datetime) -> Iterator[datetime]:
 
 def _reverse(s: Schedule, tz: tzinfo, before: datetime) -> Iterator[datetime]:
     """Fire times strictly before ``before``, newest first: the mirror of _forward."""
-    t, micro = _instant(before)
-    if micro:
-        t += 1  # whole-second instants u < before  <=>  u < ceil(before)
+    t, t_us = _instant(before)
     fixed = _fixed_offset(tz)
+    last = t if t_us else t - 1  # the last whole second before the start
     try:
-        start_local = _at(t - 1, tz)
-        off = _secs(start_local.utcoffset())
+        start_local = _at(last, tz)
+        off = _offset(start_local)
         if fixed is None:
-            off = max(off, _offset_at(t - 1 - _PROBE, tz, off))
-        y, m0, d0, h0, mi0 = _wall_fields(t - 1 + off)
+            off = max(off, _offset_at(last - _PROBE, tz, off))
+        # Wall second w is before the start iff (w - _secs(off) - t) * _US < r with
+        # r = t_us + off.microseconds (0 <= r < 2 * _US), iff w < before_wall.
+        before_wall = t + _secs(off) - ((-(t_us + off.microseconds)) // _US)
+        y, m0, d0, h0, mi0 = _wall_fields(before_wall - 1)
     except (OverflowError, ValueError):
         return
+    # Per time, with u = w - _secs(o): before the start for sure below t, never above t + 1,
+    # and for t and t + 1 the microseconds decide.
+    high = t + 1
     limit = start_local.year - 5
     months, hours, minutes = s.months[::-1], s.hours[::-1], s.minutes[::-1]
     month_days = s._month_days
@@ -735,7 +814,7 @@ def _reverse(s: Schedule, tz: tzinfo, before: datetime) -> Iterator[datetime]:
                             first = False
                         w = hw + mi * 60
                         if fixed is not None:
-                            if w - fixed < t:
+                            if w < before_wall:
                                 yield datetime(y, mo, d, h, mi, tzinfo=tz)
                                 limit = y - 5
                             continue
@@ -744,22 +823,24 @@ def _reverse(s: Schedule, tz: tzinfo, before: datetime) -> Iterator[datetime]:
                         dt1 = dt.replace(fold=1)
                         o1 = dt1.utcoffset()
                         if o0 == o1:
-                            u = w - _secs(o0)
-                            while pending and pending[0][0] > u:
+                            if o0 is None:
+                                raise TypeError(_NONE_OFFSET)
+                            u = w - o0.days * _DAY - o0.seconds
+                            while pending and pending[0][0] > _exact(u, o0):
                                 yield pending.pop(0)[1]
-                            if u < t:
+                            if u < t or (u <= high and (u - t) * _US < t_us + o0.microseconds):
                                 yield dt
                                 limit = y - 5
                         elif o0 is not None and o1 is not None and o0 > o1:
                             u = w - _secs(o1)
-                            while pending and pending[0][0] > u:
+                            while pending and pending[0][0] > _exact(u, o1):
                                 yield pending.pop(0)[1]
-                            if u < t:
+                            if u < t or (u <= high and (u - t) * _US < t_us + o1.microseconds):
                                 yield dt1
                                 limit = y - 5
                             u = w - _secs(o0)
-                            if u < t:
-                                pending.append((u, dt))
+                            if u < t or (u <= high and (u - t) * _US < t_us + o0.microseconds):
+                                pending.append((_exact(u, o0), dt))
         y -= 1
         first = False
     for _u, dt in pending:
@@ -768,7 +849,7 @@ def _reverse(s: Schedule, tz: tzinfo, before: datetime) -> Iterator[datetime]:
 
 def _every(seconds: int, tz: tzinfo, after: datetime) -> Iterator[datetime]:
     """robfig ConstantDelaySchedule: drop the sub-second part, add the interval."""
-    u, _micro = _instant(after)
+    u, _micro = _instant(after)  # the interval is at least a second: always after the start
     step = timedelta(seconds=seconds)
     current = _EPOCH + timedelta(seconds=u)
     while True:
@@ -777,6 +858,22 @@ def _every(seconds: int, tz: tzinfo, after: datetime) -> Iterator[datetime]:
             yield current.astimezone(tz)
         except OverflowError:
             return
+
+
+def _gives_offsets(zone: tzinfo, start: datetime) -> bool:
+    """False if ``zone`` has no UTC offset (``utcoffset()`` is None), so cannot place a time.
+
+    ``datetime.timezone`` and ``zoneinfo.ZoneInfo`` always have one and are not asked
+    (the question costs about a microsecond); for any other tzinfo, datetime's own
+    check of the answer (a timedelta under 24 h) runs here too, before any search.
+    """
+    kind = type(zone)
+    if kind is timezone:
+        return True
+    zoneinfo = sys.modules.get("zoneinfo")  # if the caller has a ZoneInfo, it is imported
+    if zoneinfo is not None and kind is zoneinfo.ZoneInfo:
+        return True
+    return start.replace(tzinfo=zone).utcoffset() is not None
 
 
 def _resolve(
@@ -800,6 +897,8 @@ def _resolve(
         zone = _load_zone(tz)
     elif isinstance(tz, tzinfo):
         zone = tz
+        if type(zone) is not timezone and not _gives_offsets(zone, start):
+            raise TypeError(_NONE_OFFSET)
     else:
         raise TypeError("tz must be a time zone name, a tzinfo or None, not %s" % type(tz).__name__)
     return schedule, zone

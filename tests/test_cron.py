@@ -12,7 +12,7 @@ import os
 import pickle
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, List, Optional
 from zoneinfo import ZoneInfo
 
@@ -240,6 +240,11 @@ ERROR_CASES = [
     ("*/ * * * *", "minute: step must be a positive number, got nothing"),
     ("*/x * * * *", "minute: step must be a positive number, got 'x'"),
     ("*/9223372036854775808 * * * *", "minute: step 9223372036854775808 is too large"),
+    ("*/-99999999999999999999 * * * *",
+     "minute: step must be a positive number, got -99999999999999999999"),
+    ("++5 * * * *", "minute: expected a number, got '++5'"),  # Atoi: one sign at most
+    ("*/++5 * * * *", "minute: step must be a positive number, got '++5'"),
+    ("*/+-5 * * * *", "minute: step must be a positive number, got '+-5'"),
     ("/5 * * * *", "minute: expected a number, got nothing"),
     ("1-2-3 * * * *", "minute: too many '-' in '1-2-3'"),
     ("*/5/2 * * * *", "minute: too many '/' in '*/5/2'"),
@@ -311,6 +316,41 @@ def test_error_points_at_the_text(expr: str, rendered: str) -> None:
     with pytest.raises(ScheduleError) as info:
         parse_schedule(expr)
     assert str(info.value) == rendered
+
+
+BIG = "9" * 5000  # past Python's 4300-digit int-string limit
+ZEROS = "0" * 5000  # Go's Atoi reads leading zeros
+
+
+@pytest.mark.parametrize(
+    "expr,message,span",
+    [
+        (BIG + " * * * *", "minute: %s is out of range 0-59" % BIG, (0, 5000)),
+        ("1-" + BIG + " * * * *", "minute: %s is out of range 0-59" % BIG, (2, 5002)),
+        ("0 0 1 +" + BIG + " *", "month: +%s is out of range 1-12" % BIG, (6, 5007)),
+        ("0 0 * * " + ZEROS + "7", "day of week: 7 is out of range 0-6 (use 0 or SUN for Sunday)",
+         (8, 5009)),
+        ("*/" + BIG + " * * * *", "minute: step %s is too large" % BIG, (2, 5002)),
+        ("*/-" + BIG + " * * * *", "minute: step must be a positive number, got -" + BIG,
+         (2, 5003)),
+        ("@every " + BIG + "h",
+         "@every: invalid duration '%sh' (overflows int64 nanoseconds)" % BIG, (7, 5008)),
+    ],
+)  # fmt: skip
+def test_huge_numbers_are_range_errors(expr: str, message: str, span: Any) -> None:
+    # Go's Atoi fails any number beyond int64 with "value out of range"; the digits are counted
+    # before int() runs, so neither Python's int-string limit nor a slow conversion is hit.
+    with pytest.raises(ScheduleError) as info:
+        parse_schedule(expr)
+    assert type(info.value) is ScheduleError
+    assert info.value.message == message
+    assert info.value.span == span
+
+
+def test_leading_zeros_are_read_as_go_reads_them() -> None:
+    s = parse_schedule(ZEROS + "5 " + ZEROS + "23 * * */" + ZEROS + "2")
+    assert (s.minutes, s.hours, s.days_of_week) == ((5,), (23,), (0, 2, 4, 6))
+    assert parse_schedule("@every " + ZEROS + "90s").every == 90
 
 
 # (expr, minutes, hours, days of month, months, days of week, dom star, dow star)
@@ -456,6 +496,103 @@ def test_tz_argument_forms() -> None:
     assert fixed.tzinfo == timezone(timedelta(hours=9))
     # default: the start's own zone
     assert next_fire_time("0 9 * * *", start) == datetime(2024, 1, 2, 9, tzinfo=timezone.utc)
+
+
+class NoOffset(tzinfo):
+    """A tzinfo with no offsets at all (utcoffset() is None): cannot place a wall time."""
+
+    def utcoffset(self, dt: Optional[datetime]) -> Optional[timedelta]:
+        return None
+
+    def dst(self, dt: Optional[datetime]) -> Optional[timedelta]:
+        return None
+
+
+NO_OFFSET_MESSAGE = (
+    "tz.utcoffset() returned None: tz must be a concrete time zone such as "
+    "zoneinfo.ZoneInfo('Europe/Berlin') or datetime.timezone.utc"
+)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda start: next_fire_time("* * * * *", start, tz=NoOffset()),
+        lambda start: iter_fire_times("* * * * *", start, tz=NoOffset()),  # at the call
+        lambda start: iter_fire_times("0 0 * * *", start, tz=NoOffset(), reverse=True),
+        lambda start: next_fire_time("@every 1h", start, tz=NoOffset()),
+    ],
+)
+def test_tz_without_offsets_is_a_type_error(call: Any) -> None:
+    with pytest.raises(TypeError) as info:
+        call(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    assert str(info.value) == NO_OFFSET_MESSAGE
+
+
+# UTC offsets that Go cannot express (seconds and microseconds) still give times strictly
+# after (before) the start; the comparison is on absolute instants, at full precision.
+SUB_SECOND_ZONE = timezone(timedelta(seconds=1, microseconds=30))
+HALF_SECOND_ZONE = timezone(timedelta(microseconds=500_000))
+
+
+@pytest.mark.parametrize(
+    "expr,start,reverse,want",
+    [
+        ("* * * * *", datetime(2026, 1, 1, tzinfo=SUB_SECOND_ZONE), False,
+         "2026-01-01T00:01:00+00:00:01.000030"),
+        ("* * * * *", datetime(2026, 1, 1, tzinfo=SUB_SECOND_ZONE), True,
+         "2025-12-31T23:59:00+00:00:01.000030"),
+        ("0 0 * * *", datetime(2026, 1, 1, tzinfo=SUB_SECOND_ZONE), False,
+         "2026-01-02T00:00:00+00:00:01.000030"),
+        # wall 00:01:00 is 00:00:59.5 UTC: after a start at 00:00:59.2 UTC, in the same second
+        ("* * * * *", datetime(2026, 1, 1, 0, 0, 59, 200_000, tzinfo=timezone.utc), False,
+         "2026-01-01T00:01:00+00:00:00.500000"),
+        ("* * * * *", datetime(2026, 1, 1, 0, 0, 59, 500_000, tzinfo=timezone.utc), False,
+         "2026-01-01T00:02:00+00:00:00.500000"),
+        ("* * * * *", datetime(2026, 1, 1, 0, 0, 59, 500_001, tzinfo=timezone.utc), True,
+         "2026-01-01T00:01:00+00:00:00.500000"),
+        ("* * * * *", datetime(2026, 1, 1, 0, 0, 59, 500_000, tzinfo=timezone.utc), True,
+         "2026-01-01T00:00:00+00:00:00.500000"),
+    ],
+)  # fmt: skip
+def test_sub_second_offsets(expr: str, start: datetime, reverse: bool, want: str) -> None:
+    zone = SUB_SECOND_ZONE if start.tzinfo is SUB_SECOND_ZONE else HALF_SECOND_ZONE
+    got = next(iter_fire_times(expr, start, tz=zone, reverse=reverse))
+    assert got.isoformat() == want
+    assert (got < start) if reverse else (got > start)
+
+
+class EvilText(str):
+    """A str whose methods lie: it claims to hold no "TZ" and to equal any other str."""
+
+    def find(self, *args: Any) -> int:
+        return -1
+
+    def split(self, *args: Any) -> Any:
+        return ["UTC"]
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return hash("UTC")
+
+
+def test_str_subclasses_are_read_as_plain_text() -> None:
+    with pytest.raises(ScheduleError) as info:
+        parse_schedule(EvilText("TZ=UTC 0 0 * * *"))
+    assert info.value.message.startswith("cannot use TZ or CRON_TZ in the schedule")
+    s = parse_schedule(EvilText(" 0 0 * * * "))
+    assert type(s.expr) is str and s.expr == "0 0 * * *"
+    with pytest.raises(ScheduleError) as info:
+        validate_time_zone(EvilText("../etc/passwd"))
+    assert info.value.message == "time zone: '..' is not allowed as a name component"
+    # a lying name neither hits nor poisons the zone cache
+    start = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    tokyo = next_fire_time("0 9 * * *", start, tz=EvilText("Asia/Tokyo"))
+    assert tokyo is not None and tokyo.isoformat() == "2024-01-02T09:00:00+09:00"
+    utc = next_fire_time("0 9 * * *", start, tz="UTC")
+    assert utc is not None and utc.isoformat() == "2024-01-02T09:00:00+00:00"
 
 
 # wrong Python types, typed as Any so the calls type-check

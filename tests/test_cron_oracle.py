@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timedelta, timezone
-from typing import List, Tuple
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -227,6 +227,53 @@ def test_next_and_previous_agree(text: str, naive: datetime, zone_name: str) -> 
         # nothing fires strictly between prev and start
         after_prev = next_fire_time(s, prev, tz=zone_name)
         assert after_prev is not None and after_prev.astimezone(UTC) >= start
+
+
+class Fixed(tzinfo):
+    """A fixed offset that is not a datetime.timezone: iteration asks it about every time."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def utcoffset(self, dt: Optional[datetime]) -> timedelta:
+        return self.offset
+
+    def dst(self, dt: Optional[datetime]) -> timedelta:
+        return timedelta(0)
+
+
+# Any offset Python allows: strictly within a day, to the microsecond.
+OFFSETS = st.integers(min_value=-86_400 * 10**6 + 1, max_value=86_400 * 10**6 - 1).map(
+    lambda us: timedelta(microseconds=us)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(SCHEDULES),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)),
+    OFFSETS,
+    st.sampled_from([timezone, Fixed]),
+    st.booleans(),
+)
+def test_times_are_strictly_after_start_for_any_offset(
+    expr: str, naive: datetime, offset: timedelta, kind: type, reverse: bool
+) -> None:
+    zone = kind(offset)
+    start = naive.replace(tzinfo=UTC)
+    s = parse_schedule(expr)
+    got = list(zip(range(3), iter_fire_times(s, start, tz=zone, reverse=reverse)))
+    times = [t for _, t in got]
+    assert times, "these schedules always fire within 5 years"
+    for t in times:
+        assert (t < start) if reverse else (t > start)
+        assert matches(s, t), t.isoformat()
+    pairs = list(zip(times, times[1:]))
+    assert all((a > b) if reverse else (a < b) for a, b in pairs), "not strictly monotonic"
+    # none skipped between the start and the first time: counting back (on) from the first
+    # time lands at or before (after) the start
+    back = next(iter_fire_times(s, times[0], tz=zone, reverse=not reverse), None)
+    assert back is None or ((back >= start) if reverse else (back <= start))
 
 
 def test_day_without_midnight_does_not_leak_into_the_next_day() -> None:

@@ -39,6 +39,10 @@ VALID = [
     ("2562047h47m16.854775807s", (1 << 63) - 1),
     ("1.9999999999999999999s", 2 * SECOND),  # Go scales long fractions through float64
     ("0.000000001s", 1),
+    ("0" * 5000 + "1h", HOUR),  # leading zeros are free, as in Go
+    ("1." + "9" * 5000 + "s", 2 * SECOND),
+    ("-9223372036854775808ns", -(1 << 63)),
+    ("9223372036854775807ns", (1 << 63) - 1),
 ]
 
 INVALID = [
@@ -59,7 +63,15 @@ INVALID = [
      "invalid duration '2562047h47m16.854775808s' (overflows int64 nanoseconds)"),
     ("9999999999999999999h", "invalid duration '9999999999999999999h' (overflows int64 "
                              "nanoseconds)"),
-]
+    # Go's leadingInt overflows past 1<<63 before it looks for a unit
+    ("9223372036854775809", "invalid duration '9223372036854775809' (overflows int64 "
+                            "nanoseconds)"),
+    ("9223372036854775808", "missing unit in duration '9223372036854775808'"),
+    ("1" + "0" * 5000, "invalid duration '1%s' (overflows int64 nanoseconds)" % ("0" * 5000)),
+    ("9" * 5000 + "h", "invalid duration '%sh' (overflows int64 nanoseconds)" % ("9" * 5000)),
+    ("1h" + "9" * 5000 + "ns",
+     "invalid duration '1h%sns' (overflows int64 nanoseconds)" % ("9" * 5000)),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("text,expected", VALID)
@@ -84,7 +96,7 @@ def test_type_error() -> None:
     "ns,text",
     [(0, "0s"), (87600 * HOUR, "87600h0m0s"), (90 * MINUTE, "1h30m0s"), (1_500_000_000, "1.5s"),
      (-HOUR, "-1h0m0s"), (300_000_000, "300ms"), (10_000, "10\u00b5s"), (7, "7ns")],
-)
+)  # fmt: skip
 def test_format(ns: int, text: str) -> None:
     assert format_duration(ns) == text
 
