@@ -81,8 +81,10 @@ def _message(exc: Exception) -> str:
             message, n = pattern.subn(flag, message)
             if n:
                 break
-        return message
-    return str(exc).split("\n")[0]
+    else:
+        message = str(exc)
+    # One line, whatever the library said (a reason may quote a parser's multi-line text).
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
 
 
 def _cmd_k8s_pki(opts: Dict[str, Any], args: List[str]) -> int:

@@ -350,7 +350,11 @@ def _locked(directory: str) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError as exc:
+        raise FileError("%s: cannot open the directory to lock it (%s); k8s-pki needs to read "
+                        "and write it" % (directory, exc.strerror or exc)) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -488,20 +492,45 @@ def _finish(directory: str, journal: str, raw: bytes) -> None:
 # --- checks ------------------------------------------------------------------------------
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one line: every run of white space that holds a line break is one space.
+
+    >>> _one_line("bad (missing\\n    while parsing)")
+    'bad (missing while parsing)'
+    """
+    return " ".join(part.strip() for part in text.splitlines() if part.strip()) or text.strip()
+
+
 def _load_cert(data: bytes, path: str) -> Any:
+    """The first ``CERTIFICATE`` PEM block of a file, every field checked.
+
+    The check is certinfo's loader (:class:`kpkilite.certinfo._Cert`), which parses
+    every field kpkilite reads (names, both dates, SANs, extensions, the public
+    key) inside one guard: a certificate that passes here never raises later, in
+    :func:`~kpkilite.certinfo.is_issued_by` or :func:`~kpkilite.certinfo.key_matches_cert`.
+
+    Returns:
+        The asn1crypto ``Certificate``.
+
+    Raises:
+        PEMError: ``PATH: MESSAGE``, one line.
+    """
     from asn1crypto import x509
 
     from ._pem import first_pem
+    from .certinfo import _Cert
 
     try:
-        cert = x509.Certificate.load(first_pem(data, ["CERTIFICATE"]), strict=True)
-        _ = cert["tbs_certificate"]["subject"].native
-        _ = cert["tbs_certificate"]["validity"]["not_after"].native
+        der = first_pem(data, ["CERTIFICATE"])
+        _Cert(der)
+        cert = x509.Certificate.load(der, strict=True)
         _ = cert.basic_constraints_value, cert.subject_alt_name_value
     except PEMError as exc:
-        raise PEMError("%s: %s" % (path, exc.message)) from None
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise PEMError("%s: not a valid X.509 certificate (%s)" % (path, exc)) from None
+        raise PEMError("%s: %s" % (path, _one_line(exc.message))) from None
+    except Exception as exc:  # pragma: no cover - _Cert read these fields already
+        from .certinfo import _detail
+
+        raise PEMError("%s: not a valid X.509 certificate (%s)" % (path, _detail(exc))) from None
     return cert
 
 
@@ -562,6 +591,86 @@ def _check_window(moment: datetime, span: Optional[Tuple[str, str, int]]) -> Non
                                  "can hold" % (name, text, _rfc3339(start)))
 
 
+def _loose_words(mode: int) -> str:
+    """How a private key file's mode lets others at it ("" when only its owner has access).
+
+    >>> [_loose_words(m) for m in (0o600, 0o400, 0o700, 0o644, 0o640, 0o620, 0o601)]
+    ['', '', '', 'readable by others', 'readable by its group', 'writable by its group', \
+'open to others']
+    """
+    if mode & 0o004:
+        return "readable by others"
+    if mode & 0o040:
+        return "readable by its group"
+    if mode & 0o020:
+        return "writable by its group"
+    if mode & 0o077:
+        return "open to %s" % ("its group" if mode & 0o070 else "others")
+    return ""
+
+
+def _loose(path: str) -> Optional[str]:
+    """``was mode 0644 (readable by others)`` for a private key (or kubeconfig) file that
+    its group or others can use, else None (owner-only, or missing)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+    words = _loose_words(mode)
+    return "was mode %04o (%s)" % (mode, words) if words else None
+
+
+def _tighten(directory: str, plans: Sequence[_Plan]) -> None:
+    """Make every kept private key and kubeconfig file mode 0600.
+
+    A leaf whose key others could read was re-issued with a new key already; what
+    is left loose here is a CA key or ``sa.key``, which is never replaced silently:
+    it is tightened with a warning that says how to replace it. An owner-only mode
+    other than 0600 (0400, 0700) is set to 0600 silently, so every key of the set
+    has the mode the report names.
+
+    Raises:
+        FileError: a key that others can read cannot be chmod'ed.
+    """
+    for plan in plans:
+        if plan.action != "kept":
+            continue
+        for part, path in _paths(directory, plan.cdef).items():
+            if part not in _SECRET_PARTS:
+                continue
+            try:
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            except OSError:
+                continue
+            if mode == 0o600:
+                continue
+            words = _loose_words(mode)
+            try:
+                os.chmod(path, 0o600)
+            except OSError as exc:
+                if not words:
+                    continue  # owner-only already: nothing leaks
+                raise FileError("%s: mode %04o (%s), and it cannot be set to 0600 (%s); "
+                                "chmod 600 it and run again"
+                                % (path, mode, words, exc.strerror or exc)) from None
+            if words:
+                _spec.warn("%s: was mode %04o (%s); set it to 0600. %s"
+                           % (path, mode, words, _replace_hint(directory, plan.cdef)))
+
+
+def _replace_hint(directory: str, cdef: CertDef) -> str:
+    """How to replace a CA or the ``sa`` key pair whose key may have been read by others."""
+    paths = _paths(directory, cdef)
+    first, second = (paths["key"], paths["pub"]) if cdef.files == "keypair" else (
+        paths["cert"], paths["key"])
+    files = "%s and %s" % (first, second)
+    if cdef.files == "keypair":
+        return ("If others may have read it, remove %s and run k8s-pki again to make a new "
+                "key pair (tokens signed with the old key stop working)" % files)
+    return ("If others may have read it, remove %s and run k8s-pki again to make a new CA "
+            "(every certificate it signed is re-issued)" % files)
+
+
 def _force_hint() -> str:
     return "; to make a new CA and re-issue every certificate, use --force (force=True)"
 
@@ -615,6 +724,9 @@ def _check_ca(
             problem = exc
             text = exc.message if isinstance(exc, PEMError) else str(exc)
             reason = "--force: " + text.split(_force_hint())[0].replace(directory + os.sep, "")
+    loose = _loose(paths["key"]) if problem is None else None
+    if loose is not None and force:  # it may have leaked: --force replaces it
+        return "renewed", "--force: %s %s" % (os.path.basename(paths["key"]), loose), None, None
     if problem is None:
         return "kept", "", cert_b, key_b
     if not force:
@@ -727,6 +839,10 @@ def _leaf_reason(
             return "%s %s" % (base[part], read[part][1]), None
         if data[part] is None:
             return "%s is missing" % base[part], None
+    for part in _SECRET_PARTS:
+        loose = _loose(paths[part]) if part in paths else None
+        if loose is not None:  # it may have leaked: a new key, not the same one re-signed
+            return "%s %s; new key" % (base[part], loose), None
     if cdef.files == "kubeconfig":
         conf = _read_kubeconfig(data["kubeconfig"], base["kubeconfig"])
         if isinstance(conf, str):
@@ -792,8 +908,10 @@ def _csr_reason(csr_b: bytes, cert: Any, base: Dict[str, str]) -> str:
         request = asn1csr.CertificationRequest.load(
             first_pem(csr_b, ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"]), strict=True)
         csr_key = _spki_der(request, "csr")
-    except (PEMError, ValueError, TypeError, KeyError) as exc:
-        detail = exc.message if isinstance(exc, PEMError) else str(exc)
+    except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError ...
+        from .certinfo import _detail
+
+        detail = _one_line(exc.message) if isinstance(exc, PEMError) else _detail(exc)
         return "%s does not parse (%s)" % (base["csr"], detail)
     if csr_key != _spki_der(cert, "cert"):
         return "%s does not match %s" % (base["csr"], base["key"])
@@ -1110,18 +1228,34 @@ def ensure_k8s_pki(
     _check_foreign_layout(path, layout)
     if layout == "kubeadm" and kubeconfig_dir is None:
         _warn_unused_kubeconfigs(path, table)
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise FileError("%s: cannot create the directory (%s)" % (path, exc.strerror)) from None
+    _make_directory(path)
     with _locked(path):
         _refuse_special(_all_paths(path, table))
         _remove_litter(path, table)
         _recover(path)
         plans = _plan(path, table, options, moment, force)
+        _tighten(path, plans)
         _issue(path, plans, options, moment, max_workers)
         _commit(path, [p for p in plans if p.action != "kept"])
     return [_result(path, p) for p in plans]
+
+
+def _make_directory(path: str) -> None:
+    """Create ``path`` (and its parents) unless it is a directory already.
+
+    Raises:
+        FileError: it exists and is not a directory (``/dev/null``), or cannot be created.
+    """
+    if os.path.isdir(path):
+        return
+    if os.path.lexists(path):
+        raise FileError("%s: is not a directory" % path)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        raise FileError("%s: is not a directory" % path) from None
+    except OSError as exc:
+        raise FileError("%s: cannot create the directory (%s)" % (path, exc.strerror)) from None
 
 
 def _all_paths(directory: str, table: Sequence[CertDef]) -> Iterator[str]:
@@ -1162,7 +1296,15 @@ def _commit(path: str, todo: Sequence[_Plan]) -> None:
     targets = [(target, plan.bundle[part], _mode(part))
                for plan in todo for part, target in _paths(path, plan.cdef).items()]
     _refuse_special(t for t, _, _ in targets)  # checked before: now nothing is half-written
-    journal = _write_journal(path, todo)
+    try:
+        journal = _write_journal(path, todo)
+    except FileError as exc:
+        # files.py says "directory ... does not exist" when a file cannot be created in
+        # a directory that does exist (/proc): say what is true.
+        if "does not exist" in str(exc) and os.path.isdir(path):
+            raise FileError("%s: cannot create files in this directory (No such file or "
+                            "directory)" % path) from None
+        raise
     try:
         for target, data, mode in targets:
             folder = os.path.dirname(target)
@@ -1208,6 +1350,9 @@ def _check_keypair(directory: str, cdef: CertDef, force: bool) -> Tuple[str, str
         except PEMError as exc:
             problem = "%s: %s" % (paths["key"] if "key" in exc.message else paths["pub"],
                                   exc.message)
+    loose = _loose(paths["key"]) if not problem else None
+    if loose is not None and force:  # it may have leaked: --force replaces it
+        return "renewed", "--force: %s %s" % (os.path.basename(paths["key"]), loose)
     if not problem:
         return "kept", ""
     if not force:
@@ -1313,7 +1458,7 @@ def _result(directory: str, plan: _Plan) -> CertResult:
         "path": main,
         "files": list(paths.values()),
         "not_after": _rfc3339(plan.not_after) if plan.not_after is not None else "",
-        "reason": plan.reason,
+        "reason": _one_line(plan.reason),
     }
 
 
