@@ -310,6 +310,7 @@ def renew_certs(
                                 "managed CA renews its own certificates)"
                                 % (ca_paths["key" if ca_cert else "cert"], cdef.title,
                                    ca_cdef.title))
+            cluster._load_cert(ca_cert, ca_paths["cert"])  # a bad CA: an error naming it
             cas[cdef.signer] = (ca_cert, ca_key)
             cert = cluster._load_cert(cert_b, label)
             spki = cert["tbs_certificate"]["subject_public_key_info"]

@@ -1010,3 +1010,231 @@ def test_failed_write_says_a_rerun_completes_the_set(
     assert actions(results) == dict.fromkeys(NAMES, "kept")
     assert not journal.exists()
     assert_complete_set(d)
+
+
+# --- certificates that load but hold a bad field; one-line messages ----------------------------
+
+
+def _patched(pem: bytes, old: bytes, new: bytes) -> bytes:
+    """The certificate with ``old`` replaced by ``new`` (same length) inside its DER."""
+    der = cx509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    assert len(old) == len(new) and der.count(old) >= 1
+    return _pem_of(der.replace(old, new, 1))
+
+
+def _pem_of(der: bytes) -> bytes:
+    import base64
+    body = base64.b64encode(der).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return ("-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n"
+            % "\n".join(lines)).encode()
+
+
+def _bad_month(path: Path) -> None:
+    """notBefore patched to month 13 (same length): the certificate still splits into fields."""
+    cert = cx509.load_pem_x509_certificate(path.read_bytes())
+    stamp = cert.not_valid_before_utc.strftime("%y%m%d%H%M%SZ").encode()
+    path.write_bytes(_patched(path.read_bytes(), stamp, b"991399999999Z"))
+
+
+def _truncated(path: Path) -> None:
+    """Only the TBSCertificate inside the outer SEQUENCE: asn1crypto's error is two lines."""
+    der = cx509.load_pem_x509_certificate(path.read_bytes()).tbs_certificate_bytes
+    n = len(der)
+    length = bytes([n]) if n < 128 else bytes([0x82, n >> 8, n & 0xFF])
+    path.write_bytes(_pem_of(b"\x30" + length + der))
+
+
+BAD_MONTH = "expected a certificate, found invalid DER: month must be in 1..12"
+TRUNCATED = ('expected a certificate, found invalid DER: field "signature_algorithm" is '
+             "missing from structure")
+
+
+@pytest.mark.parametrize("damage,detail", [(_bad_month, BAD_MONTH), (_truncated, TRUNCATED)],
+                         ids=["month-13", "truncated"])
+@pytest.mark.parametrize("force", [False, True])
+def test_a_leaf_with_a_bad_field_is_renewed(ec_pki: Path, damage: Any, detail: str,
+                                            force: bool) -> None:
+    damage(ec_pki / "admin.pem")
+    results = ensure_k8s_pki(ec_pki, algo="ecdsa", force=force)
+    assert actions(results) == dict(dict.fromkeys(NAMES, "kept"), admin="renewed")
+    assert [r["reason"] for r in results if r["action"] == "renewed"] == ["admin.pem: " + detail]
+    assert_complete_set(ec_pki)
+
+
+@pytest.mark.parametrize("damage,detail", [(_bad_month, BAD_MONTH), (_truncated, TRUNCATED)],
+                         ids=["month-13", "truncated"])
+def test_a_ca_with_a_bad_field_is_an_unusable_ca(ec_pki: Path, damage: Any, detail: str) -> None:
+    damage(ec_pki / "ca.pem")
+    before = snapshot(ec_pki)
+    with pytest.raises(ValueError) as info:
+        ensure_k8s_pki(ec_pki, algo="ecdsa")
+    assert str(info.value) == _msg(ec_pki, "{d}/ca.pem: " + detail)
+    with pytest.raises(ValueError) as info:
+        cluster.check_expiration(ec_pki)
+    assert str(info.value) == "%s/ca.pem: %s" % (ec_pki, detail)
+    with pytest.raises(ValueError) as info:
+        cluster.renew_certs(ec_pki, ["admin"])
+    assert str(info.value) == "%s/ca.pem: %s" % (ec_pki, detail)
+    assert snapshot(ec_pki) == before
+    results = ensure_k8s_pki(ec_pki, algo="ecdsa", force=True)
+    assert results[0]["reason"] == "--force: ca.pem: " + detail
+    assert_complete_set(ec_pki)
+
+
+def test_check_expiration_names_a_leaf_with_a_bad_field(ec_pki: Path) -> None:
+    _bad_month(ec_pki / "kube-proxy.pem")
+    with pytest.raises(ValueError) as info:
+        cluster.check_expiration(ec_pki)
+    assert str(info.value) == "%s/kube-proxy.pem: %s" % (ec_pki, BAD_MONTH)
+
+
+@pytest.mark.parametrize("name", ["ca.pem", "admin.pem"])
+def test_cli_messages_and_report_lines_are_one_line(
+        ec_pki: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _truncated(ec_pki / name)
+    status = main(["k8s-pki", "--dir", str(ec_pki), "--algo", "ecdsa"])
+    out, err = capsys.readouterr()
+    if name == "ca.pem":
+        assert (status, out) == (1, "")
+        assert err == "kpkilite: %s\n" % _msg(ec_pki, "{d}/ca.pem: " + TRUNCATED)
+    else:
+        assert (status, err) == (0, "")
+        assert len(out.splitlines()) == 7
+        assert out.splitlines()[2].endswith("  (admin.pem: %s)" % TRUNCATED)
+    assert "asn1crypto" not in out + err
+
+
+def test_a_csr_that_does_not_parse_is_one_line(ec_pki: Path) -> None:
+    (ec_pki / "admin.csr").write_text(_pem_of(b"\x30\x03\x02\x01\x01").decode().replace(
+        "CERTIFICATE", "CERTIFICATE REQUEST"))
+    results = ensure_k8s_pki(ec_pki, algo="ecdsa")
+    [reason] = [r["reason"] for r in results if r["action"] == "renewed"]
+    assert reason.startswith("admin.csr does not parse (")
+    assert "\n" not in reason and "asn1crypto" not in reason
+
+
+# --- key modes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode,words", [
+    (0o644, "readable by others"), (0o640, "readable by its group"),
+    (0o660, "readable by its group"), (0o620, "writable by its group"),
+    (0o604, "readable by others"), (0o601, "open to others"),
+])
+def test_a_leaf_key_others_can_read_is_replaced_with_a_new_key(
+        ec_pki: Path, mode: int, words: str) -> None:
+    key = ec_pki / "admin-key.pem"
+    old = key.read_bytes()
+    key.chmod(mode)
+    results = ensure_k8s_pki(ec_pki, algo="ecdsa")
+    assert actions(results) == dict(dict.fromkeys(NAMES, "kept"), admin="renewed")
+    assert [r["reason"] for r in results if r["action"] == "renewed"] == [
+        "admin-key.pem was mode %04o (%s); new key" % (mode, words)]
+    assert key.read_bytes() != old
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert_complete_set(ec_pki)
+
+
+@pytest.mark.parametrize("mode", [0o400, 0o700, 0o600])
+def test_an_owner_only_key_is_kept_and_set_to_0600(ec_pki: Path, mode: int) -> None:
+    key = ec_pki / "kube-proxy-key.pem"
+    key.chmod(mode)
+    before = {k: v[0] for k, v in snapshot(ec_pki).items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        results = ensure_k8s_pki(ec_pki, algo="ecdsa")
+    assert actions(results) == dict.fromkeys(NAMES, "kept")
+    assert {k: v[0] for k, v in snapshot(ec_pki).items()} == before
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_a_ca_key_others_can_read_is_tightened_with_a_warning(ec_pki: Path) -> None:
+    key = ec_pki / "ca-key.pem"
+    key.chmod(0o644)
+    before = {k: v[0] for k, v in snapshot(ec_pki).items()}
+    with pytest.warns(KpkiliteWarning) as record:
+        results = ensure_k8s_pki(ec_pki, algo="ecdsa")
+    assert [str(w.message) for w in record] == [
+        "%s: was mode 0644 (readable by others); set it to 0600. If others may have read it, "
+        "remove %s and %s and run k8s-pki again to make a new CA (every certificate it signed "
+        "is re-issued)" % (key, ec_pki / "ca.pem", key)]
+    assert actions(results) == dict.fromkeys(NAMES, "kept")
+    assert {k: v[0] for k, v in snapshot(ec_pki).items()} == before
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_force_replaces_a_ca_key_others_can_read(ec_pki: Path) -> None:
+    (ec_pki / "ca-key.pem").chmod(0o640)
+    results = ensure_k8s_pki(ec_pki, algo="ecdsa", force=True)
+    assert results[0]["reason"] == "--force: ca-key.pem was mode 0640 (readable by its group)"
+    assert {r["reason"] for r in results[1:]} == {"the CA is new"}
+    assert stat.S_IMODE((ec_pki / "ca-key.pem").stat().st_mode) == 0o600
+    assert_complete_set(ec_pki)
+
+
+def test_cli_loose_key_summary_is_true(ec_pki: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ec_pki / "admin-key.pem").chmod(0o644)
+    assert main(["k8s-pki", "--dir", str(ec_pki), "--algo", "ecdsa"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines()[2].endswith("  (admin-key.pem was mode 0644 (readable by others); "
+                                        "new key)")
+    assert out.splitlines()[-1].endswith(": 0 created, 1 renewed, 5 kept (keys NAME-key.pem, "
+                                         "mode 0600)")
+    assert {stat.S_IMODE(p.stat().st_mode) for p in ec_pki.glob("*-key.pem")} == {0o600}
+
+
+# --- the directory itself ------------------------------------------------------------------------
+
+
+def test_a_directory_that_cannot_be_opened_is_one_line(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root (the test suite) a mode-0333 directory can still be read: simulate EACCES.
+    d = tmp_path / "pki"
+    d.mkdir()
+    real = os.open
+
+    def refuse(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(path) == str(d) and flags == os.O_RDONLY:
+            raise PermissionError(13, "Permission denied", str(d))
+        return real(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(FileError) as info:
+        ensure_k8s_pki(d, algo="ecdsa")
+    assert str(info.value) == ("%s: cannot open the directory to lock it (Permission denied); "
+                               "k8s-pki needs to read and write it" % d)
+    assert os.listdir(d) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-0333 directory")
+def test_a_write_only_directory_is_one_line(tmp_path: Path) -> None:  # pragma: no cover
+    d = tmp_path / "pki"
+    d.mkdir(mode=0o333)
+    d.chmod(0o333)
+    try:
+        with pytest.raises(FileError) as info:
+            ensure_k8s_pki(d, algo="ecdsa")
+    finally:
+        d.chmod(0o755)
+    assert str(info.value) == ("%s: cannot open the directory to lock it (Permission denied); "
+                               "k8s-pki needs to read and write it" % d)
+
+
+def test_a_file_as_the_directory_is_not_a_directory(tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    for target in (str(f), os.devnull):
+        with pytest.raises(FileError) as info:
+            ensure_k8s_pki(target, algo="ecdsa")
+        assert str(info.value) == "%s: is not a directory" % target
+    assert f.read_text() == "x"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no procfs")
+def test_a_directory_that_takes_no_files(tmp_path: Path) -> None:
+    with pytest.raises(FileError) as info:
+        ensure_k8s_pki("/proc", algo="ecdsa")
+    assert str(info.value) == ("/proc: cannot create files in this directory (No such file or "
+                               "directory)")

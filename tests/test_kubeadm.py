@@ -676,3 +676,37 @@ def test_unusable_files_in_the_kubeadm_set(fresh: Path) -> None:
             attempt()
         assert str(info.value).startswith(
             "%s: is a FIFO (named pipe), not a regular file" % kubelet)
+
+
+def test_loose_modes_in_the_kubeadm_set(fresh: Path) -> None:
+    """A kubeconfig (it embeds a key) and a leaf key others can read are re-issued with new
+    keys; sa.key and a CA key are tightened with a warning; --force replaces sa."""
+    conf, leaf = fresh.parent / "admin.conf", fresh / "etcd" / "peer.key"
+    old_conf = conf.read_bytes()
+    conf.chmod(0o644)
+    leaf.chmod(0o640)
+    (fresh / "sa.key").chmod(0o604)
+    (fresh / "front-proxy-ca.key").chmod(0o644)
+    with pytest.warns(KpkiliteWarning) as record:
+        results = cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, **ARGS)
+    assert {r["name"]: r["reason"] for r in results if r["action"] != "kept"} == {
+        "admin.conf": "admin.conf was mode 0644 (readable by others); new key",
+        "etcd-peer": "etcd/peer.key was mode 0640 (readable by its group); new key"}
+    assert sorted(str(w.message) for w in record) == [
+        "%s: was mode 0644 (readable by others); set it to 0600. If others may have read it, "
+        "remove %s and %s and run k8s-pki again to make a new CA (every certificate it signed "
+        "is re-issued)" % (fresh / "front-proxy-ca.key", fresh / "front-proxy-ca.crt",
+                           fresh / "front-proxy-ca.key"),
+        "%s: was mode 0604 (readable by others); set it to 0600. If others may have read it, "
+        "remove %s and %s and run k8s-pki again to make a new key pair (tokens signed with "
+        "the old key stop working)" % (fresh / "sa.key", fresh / "sa.key", fresh / "sa.pub")]
+    new = parse_kubeconfig(conf.read_text())
+    assert new is not None
+    assert new["client-key-data"] != parse_kubeconfig(old_conf.decode())["client-key-data"]  # type: ignore[index]
+    for path in (conf, leaf, fresh / "sa.key", fresh / "front-proxy-ca.key"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    (fresh / "sa.key").chmod(0o644)
+    results = cluster.ensure_k8s_pki(fresh, algo="ecdsa", now=NOW, force=True, **ARGS)
+    assert {r["name"]: r["reason"] for r in results if r["action"] != "kept"} == {
+        "sa": "--force: sa.key was mode 0644 (readable by others)"}
+    assert stat.S_IMODE((fresh / "sa.key").stat().st_mode) == 0o600
