@@ -21,9 +21,13 @@ The rules, in the order they are applied:
    key, a key without its certificate, a key that does not match, a certificate
    that is not a CA or has expired: each is an error naming the file, unless
    ``force`` is set, which makes a new CA (and so re-issues every leaf).
+   Every certificate is read with certinfo's loader, so a bad field anywhere is
+   "does not parse", naming the file. A CA key (or ``sa.key``) that its group or
+   others can use is set to 0600 with a warning, or replaced with ``force``.
 3. A leaf is re-issued only when one of its files is missing, it does not verify
    against the CA, its key (or CSR) does not match it, its subject is not the
-   one the table asks for, it lacks a requested host, or it expires within
+   one the table asks for, it lacks a requested host, its key (or kubeconfig)
+   can be used by its group or others (a new key), or it expires within
    ``renew_before`` (unless it already lasts as long as the CA allows). A leaf
    that is re-issued while its certificate exists and parses, for whatever
    reason, gets the requested hosts plus every SAN of that certificate: hosts are
@@ -1182,7 +1186,8 @@ def ensure_k8s_pki(
         renew_before: re-issue a leaf that expires within this Go duration; shorter
             than ``expiry``.
         force: replace a CA (or ``sa`` key pair) that cannot be used (half missing,
-            mismatched, not a CA, expired) with a new one. A working CA is always kept.
+            mismatched, not a CA, expired, its key readable by others) with a new one.
+            A working CA is always kept.
         layout: ``"chapter"`` or ``"kubeadm"`` (:data:`LAYOUTS`).
         ca_expiry: validity of a new CA (at least ``expiry``).
         now: the current time (aware datetime); default the current UTC time.
