@@ -29,16 +29,25 @@ class Failure(Exception):
 class Flag:
     """One flag of a command: ``kind`` is "str", "bool" or "int"."""
 
-    __slots__ = ("name", "kind", "help", "metavar", "default")
+    __slots__ = ("name", "kind", "help", "metavar", "default", "empty_ok")
 
     def __init__(
-        self, name: str, kind: str, help: str, metavar: str = "VALUE", default: Any = None
+        self,
+        name: str,
+        kind: str,
+        help: str,
+        metavar: str = "VALUE",
+        default: Any = None,
+        *,
+        empty_ok: bool = True,
     ) -> None:
         self.name = name
         self.kind = kind
         self.help = help
         self.metavar = metavar
         self.default = default
+        #: False: an empty value (``-ca "$UNSET"``) is a usage error, not "not given"
+        self.empty_ok = empty_ok
 
     def __repr__(self) -> str:
         return "Flag(%r, %r)" % (self.name, self.kind)

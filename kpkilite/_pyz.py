@@ -257,7 +257,8 @@ def _cmd_pyz(opts: Dict[str, object], args: List[str]) -> int:
 COMMAND = Command(
     "pyz", "build kpkilite.pyz: one file with kpkilite, asn1crypto and oscrypto",
     "pyz [-o FILE] [-python CMD] [-compile]",
-    (Flag("o", "str", "output file (default: kpkilite.pyz)", "FILE"),
-     Flag("python", "str", "command for the #! line (default: /usr/bin/env python3)", "CMD"),
+    (Flag("o", "str", "output file (default: kpkilite.pyz)", "FILE", empty_ok=False),
+     Flag("python", "str", "command for the #! line (default: /usr/bin/env python3)", "CMD",
+          empty_ok=False),
      Flag("compile", "bool", "add byte-code for this Python version (starts faster there)")),
     _cmd_pyz, 0, 0, "downloading the cfssl and cfssljson binaries")

@@ -9,6 +9,7 @@ closest known key, so ``host`` suggests ``hosts``).
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import sys
 import warnings
@@ -163,10 +164,12 @@ def get_str_list(
     if value is None:
         return ()
     if isinstance(value, str):
-        raise error(
-            "%s: expected a list of strings, got a string; write [%s]"
-            % (where, ", ".join('"%s"' % p.strip() for p in value.split(",")))
-        )
+        items = [p.strip() for p in value.split(",")]
+        suggestion = "[%s]" % ", ".join(json.dumps(p) for p in items)
+        if len(suggestion) > 80 or not all(items):
+            raise error("%s: expected a list of strings, got a string" % where)
+        raise error("%s: expected a list of strings, got a string; write %s"
+                    % (where, suggestion))
     if not isinstance(value, (list, tuple)):
         raise error("%s: expected a list of strings, got %s" % (where, json_type(value)))
     for i, item in enumerate(value):

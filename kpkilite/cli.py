@@ -108,6 +108,9 @@ def parse_flags(command: Command, argv: Sequence[str]) -> Tuple[Dict[str, Any], 
                                  % (command.name, name, name, flag.metavar))
             value = argv[i]
             i += 1
+        if value == "" and not flag.empty_ok:
+            raise UsageError("%s: -%s is empty (an unset shell variable?); give %s"
+                             % (command.name, name, flag.metavar))
         if flag.kind == "int":
             if not (value.isascii() and value.isdigit()):
                 raise UsageError("%s: -%s takes a whole number, got %r"
@@ -154,6 +157,8 @@ def _read_input(path: str, what: str) -> bytes:
         raise Failure("stdin is closed; there is no %s to read (give a FILE, or pipe it in)"
                       % what) from None
     except OSError as exc:
+        if isinstance(exc, KpkiliteError):  # read_limited's FileError already says it all
+            raise
         raise Failure("<stdin>: cannot read %s (%s)" % (what, exc.strerror or exc)) from None
     if len(text) >= MAX_TEXT:
         raise Failure("<stdin>: larger than 16 MiB; not a %s" % what)
@@ -596,9 +601,9 @@ def _cmd_selector(opts: Dict[str, Any], args: List[str]) -> int:
 _LOGLEVEL = Flag("loglevel", "int", "accepted and ignored (cfssl's log level)", "N", 1)
 
 _CA_FLAGS = (
-    Flag("ca", "str", "CA certificate file", "FILE"),
-    Flag("ca-key", "str", "CA private key file", "FILE"),
-    Flag("config", "str", "signing config JSON file", "FILE"),
+    Flag("ca", "str", "CA certificate file", "FILE", empty_ok=False),
+    Flag("ca-key", "str", "CA private key file", "FILE", empty_ok=False),
+    Flag("config", "str", "signing config JSON file", "FILE", empty_ok=False),
     Flag("profile", "str", "signing profile name (default: the config's default)", "NAME"),
 )
 _SIGN_FLAGS = _CA_FLAGS + (
@@ -629,7 +634,9 @@ _register(Command(
     "sign -ca FILE -ca-key FILE [-config FILE] [-profile NAME] [-hostname HOSTS] CSR",
     _CA_FLAGS + (Flag("hostname", "str", "comma-separated hosts, replacing the CSR's SANs",
                       "HOSTS"),
-                 Flag("csr", "str", "CSR file (or give it as the argument)", "FILE"), _LOGLEVEL),
+                 Flag("csr", "str", "CSR file (or give it as the argument)", "FILE",
+                      empty_ok=False),
+                 _LOGLEVEL),
     _cmd_sign, 0, 1, "cfssl sign"))
 _register(Command(
     "print-defaults", "print an example signing config or CSR spec",
@@ -641,22 +648,23 @@ _register(Command(
     "json", "write gencert/genkey/sign JSON as files (cfssljson)",
     "json -bare [-f FILE] [-force] [-stdout] NAME",
     (Flag("bare", "bool", "the input is gencert/genkey/sign output, not an API response"),
-     Flag("f", "str", "JSON input file (default: stdin)", "FILE"),
+     Flag("f", "str", "JSON input file (default: stdin)", "FILE", empty_ok=False),
      Flag("stdout", "bool", "print the PEM parts instead of writing files"),
      Flag("force", "bool", "allow replacing an existing CA private key")),
     _cmd_json, 0, 1, "cfssljson"))
 _register(Command(
     "certinfo", "show a certificate or CSR as cfssl certinfo's JSON",
     "certinfo -cert FILE | -csr FILE   (FILE '-' reads stdin)",
-    (Flag("cert", "str", "certificate file", "FILE"), Flag("csr", "str", "CSR file", "FILE"),
+    (Flag("cert", "str", "certificate file", "FILE", empty_ok=False),
+     Flag("csr", "str", "CSR file", "FILE", empty_ok=False),
      _LOGLEVEL),
     _cmd_certinfo, 0, 0, "cfssl certinfo"))
 _register(Command(
     "cron", "print the next fire times of a Kubernetes CronJob schedule",
     "cron 'EXPR' [--tz ZONE] [--from ISO] [-n 5]",
-    (Flag("tz", "str", "IANA time zone (CronJob spec.timeZone)", "ZONE"),
+    (Flag("tz", "str", "IANA time zone (CronJob spec.timeZone)", "ZONE", empty_ok=False),
      Flag("from", "str", "start time, ISO 8601 (default: now); without an offset it is "
-          "read in --tz, else UTC", "ISO"),
+          "read in --tz, else UTC", "ISO", empty_ok=False),
      Flag("n", "int", "how many times to print (default 5)", "N", 5)),
     _cmd_cron, 1, 1, "-"))
 _register(Command(
@@ -664,7 +672,7 @@ _register(Command(
     "selector 'EXPR' [--labels k=v,k2=v2 | --labels-json FILE]",
     (Flag("labels", "str", "labels as k=v,k2=v2", "LABELS"),
      Flag("labels-json", "str", "JSON object of labels (or an object with metadata.labels)",
-          "FILE")),
+          "FILE", empty_ok=False)),
     _cmd_selector, 1, 1, "-"))
 
 

@@ -23,6 +23,7 @@ documents kpkilite reads are a few KB, and ``/dev/zero`` must not eat memory.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -55,6 +56,8 @@ def _check_path(path: Union[str, os.PathLike[str]]) -> str:
     name = os.fspath(path)
     if not isinstance(name, str):
         raise TypeError("path must be str or os.PathLike[str], not %s" % type(name).__name__)
+    if name == "":
+        raise FileError("an empty file name (an unset shell variable?)")
     if "\x00" in name:
         raise FileError("%r: a file name cannot contain a NUL character" % name)
     try:
@@ -195,6 +198,9 @@ def _stage(target: str, data: Union[str, bytes], mode: int) -> _Staged:
         # mkstemp opens with O_CREAT|O_EXCL and mode 0600; widen only non-secret files.
         fd, temp = tempfile.mkstemp(prefix=".%s." % base, suffix=".tmp", dir=directory)
     except FileNotFoundError:
+        if os.path.isdir(directory):  # e.g. /proc: it exists, but files cannot be made there
+            raise FileError("%s: cannot create a file in %s (%s)"
+                            % (target, directory, os.strerror(errno.ENOENT))) from None
         raise FileError("%s: directory %s does not exist" % (target, directory)) from None
     except OSError as exc:
         raise FileError("%s: cannot create a file in %s (%s)"
@@ -382,12 +388,14 @@ def _locked_directory(directory: str, target: str) -> Iterator[None]:
     Reentrant within a process: a nested call for the same directory (by device
     and inode) from the same thread goes straight through, other threads wait.
     Other processes wait for the lock. If this process already holds an flock on
-    the directory through another descriptor (``k8s-pki``'s own directory lock
-    calls :func:`write_bare` inside it), that lock is the one that counts: a
-    second flock would wait for ourselves forever.
+    the directory through another descriptor (a caller locking its own output
+    directory), that lock is the one that counts: a second flock would wait for
+    ourselves forever. Where no lock can be had (a directory that can be written
+    but not opened for reading, a file system without flock), the write goes on
+    unlocked, as cfssljson's always does.
 
     Raises:
-        FileError: the directory does not exist or cannot be opened (naming ``target``).
+        FileError: the directory does not exist or cannot be examined (naming ``target``).
     """
     try:
         info = os.stat(directory)
@@ -420,9 +428,8 @@ def _flock(directory: str, target: str) -> Optional[int]:
         return None
     try:
         fd = os.open(directory, os.O_RDONLY)
-    except OSError as exc:
-        raise FileError("%s: cannot open the directory %s (%s)"
-                        % (target, directory, exc.strerror)) from None
+    except OSError:  # e.g. a write-only (0333) directory: no lock to be had, go on
+        return None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -216,6 +216,7 @@ class _Issuer:
     not_after: datetime
     path_len: Optional[int]
     label: str
+    not_before: datetime
 
 
 # Loaded CAs by a digest of their (certificate, key) inputs. Loading a CA key costs
@@ -274,11 +275,15 @@ def _load_issuer(ca_cert: PEMInput, ca_key: PEMInput, now: datetime) -> _Issuer:
     if now >= issuer.not_after:
         raise SigningError("ca_cert: %s expired on %s; renew the CA first"
                            % (issuer.label, _stamp(issuer.not_after)))
+    if now < issuer.not_before:
+        _spec.warn("ca_cert: %s is not valid until %s; what it signs now does not verify "
+                   "before then (is this machine's clock right?)"
+                   % (issuer.label, _stamp(issuer.not_before)))
     return issuer
 
 
 def _read_issuer(ca_cert: PEMInput, ca_key: PEMInput) -> _Issuer:
-    from .certinfo import _Cert
+    from .certinfo import _Cert, _to_datetime
 
     if not isinstance(ca_cert, (str, bytes)):
         raise TypeError("ca_cert must be PEM str or bytes, not %s" % type(ca_cert).__name__)
@@ -298,7 +303,7 @@ def _read_issuer(ca_cert: PEMInput, ca_key: PEMInput) -> _Issuer:
                            "pass the CA's own key")
     ident = cert.ski if cert.ski is not None else _ski_of(cert.spki_der)
     return _Issuer(cert, key, cert.subject_der, ident, cert.not_after_dt, cert.path_len,
-                   cert.label)
+                   cert.label, _to_datetime(cert.not_before_raw))
 
 
 def _ski_of(spki_der: bytes) -> bytes:

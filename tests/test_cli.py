@@ -981,3 +981,27 @@ def test_a_fifo_input_is_read_like_cat(workdir: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert (proc.returncode, err) == (0, b"")
     assert set(json.loads(out)) == {"cert", "key", "csr"}
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["pyz", "-o", ""], "kpkilite: pyz: -o is empty (an unset shell variable?); give FILE\n"),
+    (["cron", "* * * * *", "--from", ""],
+     "kpkilite: cron: -from is empty (an unset shell variable?); give ISO\n"),
+    (["json", "-bare", "-f=", "x"],
+     "kpkilite: json: -f is empty (an unset shell variable?); give FILE\n"),
+    (["certinfo", "-cert", ""],
+     "kpkilite: certinfo: -cert is empty (an unset shell variable?); give FILE\n"),
+])
+def test_an_empty_file_or_time_flag_is_a_usage_error(argv: List[str], message: str,
+                                                    tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "kpkilite", *argv], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", message)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_file_argument_is_named_as_such(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "kpkilite", "gencert", "-initca", ""],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == "kpkilite: an empty file name (an unset shell variable?)\n"

@@ -672,7 +672,8 @@ def test_concurrent_writers_of_one_name_leave_one_whole_ca(tmp_path: Path) -> No
 
 def test_write_bare_inside_this_process_s_own_flock_does_not_deadlock(
         tmp_path: Path, leaf: Dict[str, str]) -> None:
-    """k8s-pki holds an flock on its directory (another descriptor) and calls write_bare."""
+    """A caller holds an flock on its output directory (another descriptor) and calls
+    write_bare."""
     import fcntl
 
     fd = os.open(tmp_path, os.O_RDONLY)
@@ -695,3 +696,33 @@ def test_the_lock_is_released(tmp_path: Path, leaf: Dict[str, str]) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise if still held
     finally:
         os.close(fd)
+
+
+def test_a_directory_that_cannot_be_opened_for_locking_is_still_written(
+        tmp_path: Path, leaf: Dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A write-only (0333) directory: root ignores modes, so os.open is refused by hand.
+    real_open = os.open
+
+    def refuse_directories(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.path.isdir(path):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse_directories)
+    write_bare(leaf, "out", directory=tmp_path)
+    monkeypatch.undo()
+    assert read_bare("out", directory=tmp_path) == leaf
+
+
+def test_a_directory_where_files_cannot_be_made_is_not_called_missing(
+        tmp_path: Path, leaf: Dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    def enoent(*args: Any, **kwargs: Any) -> Any:  # what creating a file in /proc gives
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+
+    monkeypatch.setattr(tempfile, "mkstemp", enoent)
+    with pytest.raises(FileError) as info:
+        write_bare(leaf, "out", directory=tmp_path)
+    assert str(info.value).endswith("cannot create a file in %s (No such file or directory)"
+                                    % tmp_path)

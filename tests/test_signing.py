@@ -1017,11 +1017,11 @@ def test_a_ca_made_in_1949_says_1949() -> None:
 
 def test_a_backdate_into_the_1940s_says_the_1940s(ec_ca: Dict[str, str]) -> None:
     config = {"signing": {"default": {"usages": ["signing"], "backdate": "700000h"}}}
-    now = datetime(2026, 12, 3, tzinfo=UTC)
+    now = datetime.now(UTC).replace(microsecond=0)  # inside the session CA's validity
     cert = load_cert(signing.issue_cert({"CN": "x"}, ca_cert=ec_ca["cert"], ca_key=ec_ca["key"],
                                         config=config, now=now)["cert"])
     assert cert.not_valid_before_utc == now - timedelta(hours=700000)
-    assert cert.not_valid_before_utc.year == 1947
+    assert 1946 <= cert.not_valid_before_utc.year <= 1949  # 79.9 years before now, not 20xx
 
 
 @pytest.mark.parametrize("call, error, message", [
@@ -1138,3 +1138,19 @@ def test_mutated_ca_certificates_raise_only_kpkilite_errors(
             except KpkiliteError as exc:
                 assert "\n" not in str(exc)
                 assert "asn1crypto" not in str(exc)
+
+
+def test_signing_with_a_ca_that_is_not_yet_valid_warns() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from kpkilite.errors import KpkiliteWarning
+
+    later = datetime(2040, 1, 1, tzinfo=timezone.utc)
+    ca = signing.create_ca({"CN": "future CA"}, now=later)
+    config = {"signing": {"default": {"usages": ["client auth"], "expiry": "1h"}}}
+    with pytest.warns(KpkiliteWarning) as record:
+        signing.issue_cert({"CN": "early"}, ca_cert=ca["cert"], ca_key=ca["key"], config=config,
+                           now=later - timedelta(days=1))
+    assert [str(w.message) for w in record] == [
+        "ca_cert: 'CN=future CA' is not valid until 2039-12-31T23:55:00Z; what it signs now "
+        "does not verify before then (is this machine's clock right?)"]
