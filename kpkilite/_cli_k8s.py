@@ -161,7 +161,7 @@ COMMAND = Command(
         Flag("renew-before", "str", "re-issue certificates expiring within this (default 720h)",
              "DUR", "720h"),
         Flag("force", "bool", "replace a CA that cannot be used (missing half, mismatch, "
-             "expired) with a new one"),
+             "expired, key readable by others) with a new one"),
         Flag("node-name", "str", "kubeadm: the node's name (required)", "NAME"),
         Flag("node-ip", "str", "kubeadm: the node's IP address (required)", "IP"),
         Flag("service-cidr", "str", "kubeadm: the service CIDR (default 10.96.0.0/12)", "CIDR"),

@@ -1301,15 +1301,7 @@ def _commit(path: str, todo: Sequence[_Plan]) -> None:
     targets = [(target, plan.bundle[part], _mode(part))
                for plan in todo for part, target in _paths(path, plan.cdef).items()]
     _refuse_special(t for t, _, _ in targets)  # checked before: now nothing is half-written
-    try:
-        journal = _write_journal(path, todo)
-    except FileError as exc:
-        # files.py says "directory ... does not exist" when a file cannot be created in
-        # a directory that does exist (/proc): say what is true.
-        if "does not exist" in str(exc) and os.path.isdir(path):
-            raise FileError("%s: cannot create files in this directory (No such file or "
-                            "directory)" % path) from None
-        raise
+    journal = _write_journal(path, todo)  # files.py names a directory that refuses files
     try:
         for target, data, mode in targets:
             folder = os.path.dirname(target)

@@ -1236,5 +1236,5 @@ def test_a_file_as_the_directory_is_not_a_directory(tmp_path: Path) -> None:
 def test_a_directory_that_takes_no_files(tmp_path: Path) -> None:
     with pytest.raises(FileError) as info:
         ensure_k8s_pki("/proc", algo="ecdsa")
-    assert str(info.value) == ("/proc: cannot create files in this directory (No such file or "
-                               "directory)")
+    assert str(info.value) == ("/proc/.k8s-pki.journal: cannot create a file in /proc (No such "
+                               "file or directory)")
