@@ -1208,20 +1208,6 @@ def test_a_directory_that_cannot_be_opened_is_one_line(tmp_path: Path,
     assert os.listdir(d) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-0333 directory")
-def test_a_write_only_directory_is_one_line(tmp_path: Path) -> None:  # pragma: no cover
-    d = tmp_path / "pki"
-    d.mkdir(mode=0o333)
-    d.chmod(0o333)
-    try:
-        with pytest.raises(FileError) as info:
-            ensure_k8s_pki(d, algo="ecdsa")
-    finally:
-        d.chmod(0o755)
-    assert str(info.value) == ("%s: cannot open the directory to lock it (Permission denied); "
-                               "k8s-pki needs to read and write it" % d)
-
-
 def test_a_file_as_the_directory_is_not_a_directory(tmp_path: Path) -> None:
     f = tmp_path / "file"
     f.write_text("x")
