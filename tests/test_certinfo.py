@@ -18,6 +18,7 @@ import sys
 from typing import Any, Callable
 
 import pytest
+from _helpers import mutate
 from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -942,15 +943,7 @@ def test_mutated_certificates_give_a_result_or_one_pem_error_line(data: st.DataO
     """key_matches_cert, is_issued_by (either side), inspect_cert and time_left: a result or
     a PEMError whose message is one line without asn1crypto's class names."""
     der = bytearray(der_of(pem_of(case("ec-sha256"))))
-    for _ in range(data.draw(st.integers(1, 3))):
-        at = data.draw(st.integers(0, len(der) - 1))
-        how = data.draw(st.sampled_from(["set", "drop", "insert"]))
-        if how == "set":
-            der[at] = data.draw(st.integers(0, 255))
-        elif how == "drop":
-            del der[at]
-        else:
-            der.insert(at, data.draw(st.integers(0, 255)))
+    der = bytearray(mutate(bytes(der), data))
     mutated, good = bytes(der), pem_of(case("ec-sha256"))
     calls: list[Callable[[], Any]] = [
         lambda: key_matches_cert(_ROBUST_KEY, mutated),

@@ -87,24 +87,7 @@ def in_process(argv: List[str], cwd: Path, stdin: bytes,
     return status, out.getvalue(), err.getvalue()
 
 
-Snapshot = Dict[str, Tuple[Any, ...]]
-
-
-def snapshot(directory: Path) -> Snapshot:
-    """Every entry under ``directory``: type+mode, inode, size, mtime_ns, bytes or link target."""
-    out: Snapshot = {}
-    for path in sorted(directory.rglob("*")):
-        st = path.lstat()
-        if stat.S_ISLNK(st.st_mode):
-            body: Any = os.readlink(path)
-        elif stat.S_ISREG(st.st_mode):
-            body = path.read_bytes()
-        else:
-            body = None
-        out[str(path.relative_to(directory))] = (
-            st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, body)
-    return out
-
+from _helpers import snapshot  # noqa: E402
 
 # --- the working directory every bad-input case runs in -----------------------------------
 

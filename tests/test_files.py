@@ -24,30 +24,13 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
+from _helpers import snapshot  # noqa: E402
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpkilite import files
 from kpkilite.errors import FileError, PEMError
 from kpkilite.files import atomic_write, read_bare, read_file, write_bare
-
-Snapshot = Dict[str, Tuple[Any, ...]]
-
-
-def snapshot(directory: Path) -> Snapshot:
-    """Every entry under ``directory``: type+mode, inode, size, mtime_ns, bytes or link target."""
-    out: Snapshot = {}
-    for path in sorted(directory.rglob("*")):
-        info = path.lstat()
-        if stat.S_ISLNK(info.st_mode):
-            body: Any = os.readlink(path)
-        elif stat.S_ISREG(info.st_mode):
-            body = path.read_bytes()
-        else:
-            body = None
-        out[str(path.relative_to(directory))] = (
-            info.st_mode, info.st_ino, info.st_size, info.st_mtime_ns, body)
-    return out
 
 
 def mode_of(path: Path) -> int:

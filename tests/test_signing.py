@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
+from _helpers import mutate
 from conftest import (
     CHAPTER_LEAVES,
     Chapter,
@@ -1115,15 +1116,7 @@ def test_mutated_ca_certificates_raise_only_kpkilite_errors(
     """Any byte of the CA's DER changed, dropped or inserted: a result or a kpkilite error
     whose message is one line, from issue_cert and sign_csr alike."""
     der = bytearray(_ca_der(ec_ca))
-    for _ in range(data.draw(st.integers(1, 3))):
-        at = data.draw(st.integers(0, len(der) - 1))
-        how = data.draw(st.sampled_from(["set", "drop", "insert"]))
-        if how == "set":
-            der[at] = data.draw(st.integers(0, 255))
-        elif how == "drop":
-            del der[at]
-        else:
-            der.insert(at, data.draw(st.integers(0, 255)))
+    der = bytearray(mutate(bytes(der), data))
     mutated = bytes(der)
     config = {"signing": {"default": {"usages": ["cert sign"], "expiry": "1h",
                                       "ca_constraint": {"is_ca": True}}}}
