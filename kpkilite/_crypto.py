@@ -549,6 +549,17 @@ def _wrap_ec(ec_key: Any, params_curve: str | None) -> Any:
     return keys.PrivateKeyInfo.wrap(ec_key, "ec")
 
 
+def _algorithm_of(info: Any, kind: str) -> str:
+    """``"rsa"`` or ``"ec"`` for a PrivateKeyInfo/PublicKeyInfo; anything else is a PEMError."""
+    try:
+        algorithm: str = info.algorithm
+    except (ValueError, KeyError) as exc:
+        raise PEMError(f"unsupported {kind} key algorithm") from exc
+    if algorithm not in _ALG_NAMES:
+        raise PEMError(f"unsupported {kind} key algorithm {algorithm}: expected RSA or ECDSA")
+    return algorithm
+
+
 def _check_info(info: Any) -> tuple[Any, bytes | None]:
     """Only consistent RSA >= 2048 bits and ECDSA on P-256/384/521 pass.
 
@@ -556,12 +567,7 @@ def _check_info(info: Any) -> tuple[Any, bytes | None]:
     and d, so that libcrypto computes the public key) and the EC point the input
     carried, if any.
     """
-    try:
-        algorithm = info.algorithm
-    except (ValueError, KeyError) as exc:
-        raise PEMError("unsupported private key algorithm") from exc
-    if algorithm not in _ALG_NAMES:
-        raise PEMError(f"unsupported private key algorithm {algorithm}: expected RSA or ECDSA")
+    algorithm = _algorithm_of(info, "private")
     try:
         if algorithm == "rsa":
             _check_rsa(info["private_key"].parsed)
@@ -655,12 +661,7 @@ def verify_signature(public_key_info: Any, signature: bytes, data: bytes, hash_n
         raise TypeError("public_key_info must be an asn1crypto PublicKeyInfo")
     if not isinstance(signature, bytes) or not isinstance(data, bytes):
         raise TypeError("signature and data must be bytes")
-    try:
-        algorithm = public_key_info.algorithm
-    except (ValueError, KeyError) as exc:
-        raise PEMError("unsupported public key algorithm") from exc
-    if algorithm not in _ALG_NAMES:
-        raise PEMError(f"unsupported public key algorithm {algorithm}: expected RSA or ECDSA")
+    algorithm = _algorithm_of(public_key_info, "public")
     asym = load_backend()
     from oscrypto.errors import SignatureError
 
